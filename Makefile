@@ -1,0 +1,59 @@
+# libtractor front door. Each target installs what it needs, configures and builds.
+#   make demo   - run the main demo (a real actor tree)
+#   make test   - build everything and run every test (ends with ctest's summary)
+#   make bench  - run the benchmarks and print a table
+#   make test-asan / test-tsan - C suites under sanitizers
+
+BUILD      ?= build
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+DEB_PKGS    = build-essential cmake pkg-config libuv1-dev libmsgpack-dev swig catch2 \
+              lua5.4 liblua5.4-dev python3-pytest python3-setuptools nlohmann-json3-dev
+CTEST_ARGS ?=
+
+.PHONY: all deps configure build demo test test-asan test-tsan bench install clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+configure: deps $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(BUILD)/examples/c/tractor-demo
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure --timeout 300 -j $(JOBS) $(CTEST_ARGS)
+
+test-asan: deps
+	cmake -S . -B build-asan -DTR_SANITIZE=address -DTR_BUILD_BINDINGS=OFF
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure --timeout 300 -j $(JOBS) -L 'unit|integration'
+
+test-tsan: deps
+	cmake -S . -B build-tsan -DTR_SANITIZE=thread -DTR_BUILD_BINDINGS=OFF
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && ctest --output-on-failure --timeout 300 -j $(JOBS) -L 'unit|integration'
+
+bench: build
+	cmake --build $(BUILD) -j $(JOBS) --target bench-all
+	$(BUILD)/bench/run-bench
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan
