@@ -7,6 +7,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A slice of bytes that is not NUL-terminated. */
 typedef struct tr__str {
     const char *p;
@@ -31,7 +35,9 @@ typedef struct tr__wbuf {
     uint8_t *p;
     size_t len;
     size_t cap;
-    int oom; /* sticky: set when an allocation failed */
+    int oom; /* sticky: set when an allocation failed (also when a value
+                is too large for msgpack, e.g. a str over 4 GiB); once set,
+                every later write is a no-op, so check it after encoding */
 } tr__wbuf_t;
 
 void tr__wbuf_init(tr__wbuf_t *b);
@@ -46,7 +52,7 @@ void tr__mp_int(tr__wbuf_t *b, int64_t v);   /* smallest encoding */
 void tr__mp_uint(tr__wbuf_t *b, uint64_t v); /* smallest encoding */
 void tr__mp_float(tr__wbuf_t *b, double v);  /* always float64 (0xcb) */
 void tr__mp_str(tr__wbuf_t *b, const char *s, size_t n);
-void tr__mp_cstr(tr__wbuf_t *b, const char *s);
+void tr__mp_cstr(tr__wbuf_t *b, const char *s); /* NULL => nil */
 void tr__mp_bin(tr__wbuf_t *b, const void *p, size_t n);
 void tr__mp_array(tr__wbuf_t *b, uint32_t n);
 void tr__mp_map(tr__wbuf_t *b, uint32_t n);
@@ -73,7 +79,9 @@ typedef enum {
  * ARRAY/MAP `count` the number of elements (pairs for maps). */
 typedef struct tr__mp_tok {
     tr__mp_kind_t kind;
-    int is_unsigned;  /* INT: the value is in `u` (> INT64_MAX possible) */
+    /* INT: is_unsigned is 1 exactly when the value is > INT64_MAX; then only
+     * `u` holds it. Otherwise `i` holds the value (and `u` too when >= 0). */
+    int is_unsigned;
     int64_t i;
     uint64_t u;
     double f;
@@ -94,7 +102,9 @@ static inline void tr__mp_reader_init(tr__mp_reader_t *r, const void *p,
     r->end = r->p + n;
 }
 /* Read one token header (containers are not descended). 0 or -1 on
- * truncation/invalid byte (0xc1). Lengths are checked against the input. */
+ * truncation/invalid byte (0xc1). Lengths are checked against the input:
+ * a str/bin/ext must fit in what is left, an array of n needs at least n
+ * bytes left and a map of n pairs 2n. On -1 the reader does not move. */
 int tr__mp_next(tr__mp_reader_t *r, tr__mp_tok_t *t);
 /* Skip one complete value (recursively, depth-bounded). 0 or -1. */
 int tr__mp_skip(tr__mp_reader_t *r);
@@ -111,5 +121,22 @@ int tr__mp_read_int(tr__mp_reader_t *r, int64_t *v);
 /* In a msgpack map value `map`, find key `key` (a str key) and return the
  * raw bytes of its value. 0 when found, -1 when not found or malformed. */
 int tr__mp_map_get(tr__str_t map, const char *key, tr__str_t *val);
+
+/* ---- reader, with diagnostics ---------------------------------------
+ * The same operations, but on failure *why (when why != NULL) is set to a
+ * static string naming the problem ("truncated input", "invalid byte 0xc1",
+ * ...) and r->p is left at the start of the offending token, so callers can
+ * report "malformed msgpack at byte N: <why>". */
+int tr__mp_next_ex(tr__mp_reader_t *r, tr__mp_tok_t *t, const char **why);
+/* Skip one value that sits inside `depth` enclosing containers (0 at top
+ * level): nesting is bounded by TR__MP_MAX_DEPTH counted from the top. */
+int tr__mp_skip_ex(tr__mp_reader_t *r, unsigned depth, const char **why);
+
+/* "nil", "bool", "int", "float", "str", "bin", "array", "map", "ext". */
+const char *tr__mp_kind_name(tr__mp_kind_t k);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
