@@ -1,0 +1,537 @@
+/* The channel: framing over a uv stream, the Aid handshake, batched writes.
+ *
+ * Reads land in refcounted chunks; each complete frame is decoded in place
+ * and handed up with slices into the chunk (zero-copy). Writes from any
+ * thread append to `wq` under `wmu`; an idle channel (nothing queued, no
+ * write in flight, no burst) is written directly from the sending thread to
+ * save a thread hop, everything else is batched into one uv_write by the
+ * I/O thread. */
+#include "core/ipc/ipc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tractor/tractor.h"
+
+#define TR__CHUNK_DEFAULT (64 * 1024)
+#define TR__CHUNK_MIN_FREE 4096
+#define TR__BURST_NS 30000 /* sends closer than this are batched */
+
+void (*tr__chan_request_flush)(tr__chan_t *c);
+
+uint64_t tr__now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+tr__chunk_t *tr__chunk_new(size_t cap) {
+    tr__chunk_t *c = malloc(sizeof(*c) + cap);
+    if (!c) return NULL;
+    atomic_init(&c->refs, 1);
+    c->cap = cap;
+    c->len = 0;
+    return c;
+}
+
+void tr__chunk_release(tr__chunk_t *c) {
+    if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        free(c);
+}
+
+tr__chan_t *tr__chan_new(uv_loop_t *loop, int kind, const tr__chan_cbs_t *cbs,
+                         void *owner, const tr__aid_info_t *local,
+                         uint32_t max_frame) {
+    tr__chan_t *c = calloc(1, sizeof(*c));
+    if (!c) return NULL;
+    atomic_init(&c->refs, 1); /* the I/O thread's reference */
+    c->loop = loop;
+    c->kind = kind;
+    c->cbs = cbs;
+    c->owner = owner;
+    if (local) c->local = *local;
+    c->max_frame = max_frame ? max_frame : 64u * 1024 * 1024;
+    c->fd = -1;
+    pthread_mutex_init(&c->wmu, NULL);
+    tr__wbuf_init(&c->wq);
+    tr__wbuf_init(&c->inflight);
+    if (kind == TR__ADDR_TCP)
+        uv_tcp_init(loop, &c->h.tcp);
+    else
+        uv_pipe_init(loop, &c->h.pipe, 0);
+    c->h.stream.data = c;
+    uv_timer_init(loop, &c->hs_timer);
+    c->hs_timer.data = c;
+    return c;
+}
+
+void tr__chan_retain(tr__chan_t *c) {
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+void tr__chan_release(tr__chan_t *c) {
+    if (!c) return;
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    tr__chunk_release(c->rchunk);
+    tr__wbuf_free(&c->wq);
+    tr__wbuf_free(&c->inflight);
+    pthread_mutex_destroy(&c->wmu);
+    free(c);
+}
+
+int tr__chan_alive(tr__chan_t *c) {
+    pthread_mutex_lock(&c->wmu);
+    int ok = !c->closing && !c->broken;
+    pthread_mutex_unlock(&c->wmu);
+    return ok;
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+static void on_handle_closed(uv_handle_t *h) {
+    tr__chan_t *c = h->data;
+    if (c->cbs && c->cbs->on_close) c->cbs->on_close(c, c->close_reason);
+    tr__chan_release(c);
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+    tr__chan_t *c = h->data;
+    uv_close((uv_handle_t *)&c->h.stream, on_handle_closed);
+}
+
+static void close_now(tr__chan_t *c) {
+    if (c->closed) return;
+    c->closed = 1;
+    pthread_mutex_lock(&c->wmu);
+    c->closing = 1;
+    c->wq.len = 0;
+    pthread_mutex_unlock(&c->wmu);
+    if (c->reading) uv_read_stop(&c->h.stream);
+    c->reading = 0;
+    uv_timer_stop(&c->hs_timer);
+    uv_close((uv_handle_t *)&c->hs_timer, on_timer_closed);
+}
+
+static void set_reason(tr__chan_t *c, const char *reason) {
+    if (!c->close_reason[0])
+        snprintf(c->close_reason, sizeof c->close_reason, "%s",
+                 reason ? reason : "closed");
+}
+
+void tr__chan_close(tr__chan_t *c, int graceful, const char *reason) {
+    if (c->closed) return;
+    set_reason(c, reason);
+    pthread_mutex_lock(&c->wmu);
+    c->closing = 1;
+    int pending = c->in_flight || c->wq.len > 0;
+    if (graceful && pending && !c->broken) {
+        c->close_after_flush = 1;
+        pthread_mutex_unlock(&c->wmu);
+        tr__chan_flush(c);
+        return;
+    }
+    pthread_mutex_unlock(&c->wmu);
+    close_now(c);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void start_write_locked(tr__chan_t *c);
+
+static void on_write(uv_write_t *req, int status) {
+    tr__chan_t *c = req->data;
+    int done_closing = 0;
+    pthread_mutex_lock(&c->wmu);
+    c->inflight.len = 0;
+    c->in_flight = 0;
+    if (status < 0) {
+        c->broken = 1;
+        c->wq.len = 0;
+    } else if (c->wq.len > 0) {
+        start_write_locked(c);
+    }
+    if (c->close_after_flush && !c->in_flight) done_closing = 1;
+    pthread_mutex_unlock(&c->wmu);
+    if (status < 0 && !c->closed) {
+        set_reason(c, status == UV_EPIPE || status == UV_ECONNRESET
+                          ? "connection reset by peer (write failed)"
+                          : "write failed");
+        close_now(c);
+    } else if (done_closing) {
+        close_now(c);
+    }
+    tr__chan_release(c);
+}
+
+/* wmu held, on the I/O thread, !in_flight and wq non-empty */
+static void start_write_locked(tr__chan_t *c) {
+    tr__wbuf_t t = c->inflight;
+    c->inflight = c->wq;
+    c->wq = t;
+    c->wq.len = 0;
+    c->in_flight = 1;
+    uv_buf_t b = uv_buf_init((char *)c->inflight.p, (unsigned)c->inflight.len);
+    c->wreq.data = c;
+    tr__chan_retain(c);
+    int rc = uv_write(&c->wreq, &c->h.stream, &b, 1, on_write);
+    if (rc < 0) {
+        c->in_flight = 0;
+        c->inflight.len = 0;
+        c->broken = 1;
+        tr__chan_release(c);
+    }
+}
+
+void tr__chan_flush(tr__chan_t *c) {
+    int done_closing = 0;
+    pthread_mutex_lock(&c->wmu);
+    c->flush_scheduled = 0;
+    if (!c->closed && !c->in_flight && c->wq.len > 0 && !c->broken)
+        start_write_locked(c);
+    if (c->close_after_flush && !c->in_flight) done_closing = 1;
+    pthread_mutex_unlock(&c->wmu);
+    if (done_closing) close_now(c);
+}
+
+/* wmu held: bytes were appended at [off, wq.len). Direct write or schedule. */
+static int push_locked(tr__chan_t *c, size_t off, int *need_wake) {
+    uint64_t now = tr__now_ns();
+    int burst = now - c->last_send_ns < TR__BURST_NS;
+    c->last_send_ns = now;
+    if (off == 0 && !c->in_flight && !c->flush_scheduled && !burst &&
+        c->fd >= 0) {
+        ssize_t n = send(c->fd, c->wq.p, c->wq.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                c->broken = 1;
+                c->wq.len = 0;
+                *need_wake = 1; /* let the I/O thread notice and close */
+                c->flush_scheduled = 1;
+                return TR_ETRANSPORT;
+            }
+            n = 0;
+        }
+        if ((size_t)n == c->wq.len) {
+            c->wq.len = 0;
+            return 0;
+        }
+        memmove(c->wq.p, c->wq.p + n, c->wq.len - (size_t)n);
+        c->wq.len -= (size_t)n;
+    }
+    if (!c->flush_scheduled && !c->in_flight) {
+        c->flush_scheduled = 1;
+        *need_wake = 1;
+    }
+    return 0;
+}
+
+int tr__chan_send_enc(tr__chan_t *c, tr__enc_fn enc, void *arg) {
+    int need_wake = 0, rc;
+    pthread_mutex_lock(&c->wmu);
+    if (c->closing || c->broken) {
+        pthread_mutex_unlock(&c->wmu);
+        return TR_ETRANSPORT;
+    }
+    size_t off = c->wq.len;
+    enc(&c->wq, arg);
+    if (c->wq.oom) {
+        c->wq.oom = 0;
+        c->wq.len = off;
+        pthread_mutex_unlock(&c->wmu);
+        return TR_ENOMEM;
+    }
+    rc = push_locked(c, off, &need_wake);
+    pthread_mutex_unlock(&c->wmu);
+    if (need_wake && tr__chan_request_flush) tr__chan_request_flush(c);
+    return rc;
+}
+
+struct raw_frame {
+    const void *p;
+    size_t n;
+};
+static void enc_raw(tr__wbuf_t *b, void *arg) {
+    struct raw_frame *f = arg;
+    tr__wbuf_put(b, f->p, f->n);
+}
+
+int tr__chan_send_frame(tr__chan_t *c, const void *frame, size_t len) {
+    struct raw_frame f = {frame, len};
+    return tr__chan_send_enc(c, enc_raw, &f);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+    (void)suggested;
+    tr__chan_t *c = h->data;
+    tr__chunk_t *k = c->rchunk;
+    size_t pending = k ? k->len - c->rpos : 0;
+    size_t need = TR__CHUNK_MIN_FREE;
+    if (pending >= 4) {
+        uint32_t L;
+        memcpy(&L, k->data + c->rpos, 4); /* little-endian hosts only */
+        if ((size_t)L + 4 > pending && L <= c->max_frame)
+            need = (size_t)L + 4 - pending;
+    }
+    if (!k || k->cap - k->len < need) {
+        /* reuse in place when nobody else holds the chunk */
+        if (k && atomic_load(&k->refs) == 1 && c->rpos > 0 &&
+            k->cap - pending >= need) {
+            memmove(k->data, k->data + c->rpos, pending);
+            k->len = pending;
+            c->rpos = 0;
+        } else {
+            size_t cap = TR__CHUNK_DEFAULT;
+            if (pending + need > cap) cap = pending + need;
+            tr__chunk_t *n = tr__chunk_new(cap);
+            if (!n) {
+                buf->base = NULL;
+                buf->len = 0;
+                return;
+            }
+            if (pending) memcpy(n->data, k->data + c->rpos, pending);
+            n->len = pending;
+            tr__chunk_release(k);
+            c->rchunk = k = n;
+            c->rpos = 0;
+        }
+    }
+    buf->base = (char *)k->data + k->len;
+    buf->len = k->cap - k->len;
+}
+
+static void handshake_fail(tr__chan_t *c, const char *why) {
+    char r[160];
+    snprintf(r, sizeof r, "Peer sent an invalid actor handshake! (%s)", why);
+    set_reason(c, r);
+    close_now(c);
+}
+
+static void copy_str(char *dst, size_t cap, tr__str_t s) {
+    size_t n = s.n < cap - 1 ? s.n : cap - 1;
+    memcpy(dst, s.p, n);
+    dst[n] = 0;
+}
+
+static void deliver(tr__chan_t *c, tr__str_t body) {
+    tr__msg_t m;
+    char err[200];
+    int rc = tr__msg_decode(body.p, body.n, &m, err, sizeof err);
+    if (!c->handshaken) {
+        if (rc != 0) {
+            handshake_fail(c, err);
+            return;
+        }
+        if (m.type != TR__MSG_AID) {
+            snprintf(err, sizeof err, "first frame is %s, not Aid",
+                     tr__msg_type_name(m.type));
+            handshake_fail(c, err);
+            return;
+        }
+        copy_str(c->peer.name, sizeof c->peer.name, m.u.aid.name);
+        copy_str(c->peer.uuid, sizeof c->peer.uuid, m.u.aid.uuid);
+        c->peer.pid = m.u.aid.has_pid ? m.u.aid.pid : -1;
+        c->peer.is_registrar = m.u.aid.is_registrar;
+        c->peer.is_probe = m.u.aid.is_probe;
+        c->handshaken = 1;
+        uv_timer_stop(&c->hs_timer);
+        if (c->cbs->on_handshake && c->cbs->on_handshake(c) != 0) {
+            set_reason(c, "handshake refused");
+            tr__chan_close(c, 1, NULL);
+        }
+        return;
+    }
+    if (rc != 0) {
+        if (c->cbs->on_bad_frame) c->cbs->on_bad_frame(c, rc, err, body);
+        return;
+    }
+    c->cbs->on_msg(c, &m, c->rchunk, body);
+}
+
+/* Parse and deliver every complete frame buffered. */
+static void parse_frames(tr__chan_t *c) {
+    tr__chunk_t *k = c->rchunk;
+    while (k && c->reading && !c->closed) {
+        size_t avail = k->len - c->rpos;
+        if (avail < 4) break;
+        uint8_t *p = k->data + c->rpos;
+        uint32_t L = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+                     (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        if (L > c->max_frame) {
+            char r[160];
+            snprintf(r, sizeof r,
+                     "frame too large: declared %u bytes, maximum is %u",
+                     L, c->max_frame);
+            set_reason(c, r);
+            close_now(c);
+            return;
+        }
+        if (avail - 4 < L) break;
+        tr__str_t body = {(const char *)p + 4, L};
+        c->rpos += 4 + (size_t)L;
+        tr__chunk_retain(k); /* keep it alive across the callback */
+        deliver(c, body);
+        tr__chunk_release(k);
+        k = c->rchunk;
+    }
+    if (k && c->rpos == k->len && atomic_load(&k->refs) == 1) {
+        k->len = 0; /* nothing else points into it: reuse from the start */
+        c->rpos = 0;
+    }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+    (void)buf;
+    tr__chan_t *c = s->data;
+    if (nread > 0) {
+        c->rchunk->len += (size_t)nread;
+        parse_frames(c);
+        return;
+    }
+    if (nread == 0) return;
+    char r[160];
+    size_t pending = c->rchunk ? c->rchunk->len - c->rpos : 0;
+    if (nread == UV_EOF) {
+        if (pending)
+            snprintf(r, sizeof r, "peer closed the connection mid-frame (%zu bytes of a frame unread)", pending);
+        else
+            snprintf(r, sizeof r, "peer closed the connection (EOF)");
+    } else if (nread == UV_ENOBUFS) {
+        snprintf(r, sizeof r, "out of memory reading a frame");
+    } else if (nread == UV_ECONNRESET) {
+        snprintf(r, sizeof r, "connection reset by peer");
+    } else {
+        snprintf(r, sizeof r, "read failed: %s", uv_err_name((int)nread));
+    }
+    set_reason(c, r);
+    close_now(c);
+}
+
+void tr__chan_pause(tr__chan_t *c) {
+    if (c->reading && !c->closed) uv_read_stop(&c->h.stream);
+    c->reading = 0;
+}
+
+void tr__chan_resume(tr__chan_t *c) {
+    if (c->reading || c->closed) return;
+    c->reading = 1;
+    if (uv_read_start(&c->h.stream, on_alloc, on_read) != 0) {
+        set_reason(c, "could not read from the socket");
+        close_now(c);
+        return;
+    }
+    parse_frames(c); /* frames buffered while paused */
+}
+
+static void on_hs_timeout(uv_timer_t *t) {
+    tr__chan_t *c = t->data;
+    if (!c->handshaken) handshake_fail(c, "handshake timed out");
+}
+
+struct aid_arg {
+    const tr__aid_info_t *a;
+};
+static void enc_aid(tr__wbuf_t *b, void *arg) {
+    const tr__aid_info_t *a = ((struct aid_arg *)arg)->a;
+    tr__enc_aid(b, tr__cstr(a->name), tr__cstr(a->uuid), a->pid,
+                a->is_registrar, a->is_probe);
+}
+
+int tr__chan_start(tr__chan_t *c, int hs_timeout_ms) {
+    if (uv_fileno((uv_handle_t *)&c->h.stream, &c->fd) != 0) c->fd = -1;
+    if (c->kind == TR__ADDR_TCP) uv_tcp_nodelay(&c->h.tcp, 1);
+    struct aid_arg a = {&c->local};
+    /* queue our Aid; the I/O thread flushes it below */
+    pthread_mutex_lock(&c->wmu);
+    enc_aid(&c->wq, &a);
+    pthread_mutex_unlock(&c->wmu);
+    tr__chan_flush(c);
+    if (hs_timeout_ms > 0)
+        uv_timer_start(&c->hs_timer, on_hs_timeout, (uint64_t)hs_timeout_ms, 0);
+    tr__chan_resume(c);
+    return c->closed ? TR_ETRANSPORT : 0;
+}
+
+/* ---- connect ------------------------------------------------------------ */
+
+struct conn_req {
+    uv_connect_t req;
+    tr__chan_t *c;
+    tr__connect_cb cb;
+    void *arg;
+    int hs_timeout_ms;
+};
+
+static void on_connected(uv_connect_t *req, int status) {
+    struct conn_req *cr = req->data;
+    tr__chan_t *c = cr->c;
+    if (status < 0) {
+        char why[160];
+        snprintf(why, sizeof why, "connect failed: %s",
+                 status == UV_ECONNREFUSED ? "connection refused"
+                 : status == UV_ENOENT     ? "no such socket file"
+                                           : uv_strerror(status));
+        set_reason(c, why);
+        c->cbs = NULL; /* never reached the upper layer */
+        close_now(c);
+        cr->cb(NULL, TR_ETRANSPORT, why, cr->arg);
+        free(cr);
+        return;
+    }
+    c->outbound = 1;
+    cr->cb(c, 0, NULL, cr->arg);
+    tr__chan_start(c, cr->hs_timeout_ms);
+    free(cr);
+}
+
+int tr__chan_connect(uv_loop_t *loop, const tr__addr_t *a,
+                     const tr__chan_cbs_t *cbs, void *owner,
+                     const tr__aid_info_t *local, uint32_t max_frame,
+                     int hs_timeout_ms, tr__connect_cb cb, void *arg) {
+    struct conn_req *cr = calloc(1, sizeof(*cr));
+    if (!cr) return TR_ENOMEM;
+    tr__chan_t *c = tr__chan_new(loop, a->kind, cbs, owner, local, max_frame);
+    if (!c) {
+        free(cr);
+        return TR_ENOMEM;
+    }
+    cr->c = c;
+    cr->cb = cb;
+    cr->arg = arg;
+    cr->hs_timeout_ms = hs_timeout_ms;
+    cr->req.data = cr;
+    if (a->kind == TR__ADDR_TCP) {
+        struct sockaddr_storage ss;
+        int rc;
+        if (strchr(a->host, ':'))
+            rc = uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&ss);
+        else
+            rc = uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&ss);
+        if (rc == 0)
+            rc = uv_tcp_connect(&cr->req, &c->h.tcp, (struct sockaddr *)&ss,
+                                on_connected);
+        if (rc != 0) {
+            c->cbs = NULL;
+            close_now(c);
+            free(cr);
+            return TR_EADDR;
+        }
+    } else {
+        char path[400];
+        if (tr__addr_uds_path(a, path, sizeof path) != 0) {
+            c->cbs = NULL;
+            close_now(c);
+            free(cr);
+            return TR_EADDR;
+        }
+        uv_pipe_connect(&cr->req, &c->h.pipe, path, on_connected);
+    }
+    return 0;
+}

@@ -1,0 +1,197 @@
+/* Transports (TCP, UDS), framing, and the channel with its Aid handshake.
+ * Internal. Everything here runs on the runtime's I/O thread except the
+ * functions marked "any thread". No raw errno or libuv error escapes this
+ * layer: every socket failure becomes TR_ETRANSPORT with a reason string. */
+#ifndef TR_CORE_IPC_IPC_H
+#define TR_CORE_IPC_IPC_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/msg/msg.h"
+
+/* ---- addresses --------------------------------------------------------- */
+enum { TR__ADDR_NONE = 0, TR__ADDR_TCP = 1, TR__ADDR_UDS = 2 };
+
+typedef struct tr__addr {
+    int kind;
+    char host[64]; /* TCP host (IPv4 or IPv6 literal) or UDS directory */
+    int port;      /* TCP port */
+    char dir[256]; /* UDS directory */
+    char file[108];/* UDS file name */
+} tr__addr_t;
+
+/* Parse "/ip4/H/tcp/P", "/ip6/H/tcp/P", "/unix/PATH", "H:P", "[H]:P" or an
+ * absolute UDS path. TR_EADDR with a message on failure. */
+int tr__addr_parse(const char *s, tr__addr_t *out, char *err, size_t errlen);
+/* Multiaddr text of `a` into buf. */
+int tr__addr_format(const tr__addr_t *a, char *buf, size_t len);
+/* Full UDS path dir/file into buf. */
+int tr__addr_uds_path(const tr__addr_t *a, char *buf, size_t len);
+/* The wire form: a 2-element msgpack array [host, port] or [dir, file]. */
+void tr__addr_encode(tr__wbuf_t *b, const tr__addr_t *a);
+int tr__addr_decode(tr__str_t raw, tr__addr_t *out);
+int tr__addr_equal(const tr__addr_t *a, const tr__addr_t *b);
+
+/* The UDS runtime directory: $XDG_RUNTIME_DIR/tractor or /tmp/tractor-<uid>,
+ * created 0700; TR_EPERM when owned by someone else or too open. */
+int tr__rt_dir(char *buf, size_t len, char *err, size_t errlen);
+
+/* ---- read chunks: refcounted buffers that payload slices point into ---- */
+typedef struct tr__chunk {
+    atomic_int refs;
+    size_t cap;
+    size_t len; /* bytes filled */
+    uint8_t data[];
+} tr__chunk_t;
+
+tr__chunk_t *tr__chunk_new(size_t cap);
+static inline void tr__chunk_retain(tr__chunk_t *c) {
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+void tr__chunk_release(tr__chunk_t *c);
+
+/* ---- channel ------------------------------------------------------------ */
+typedef struct tr__chan tr__chan_t;
+
+typedef struct tr__aid_info {
+    char name[128];
+    char uuid[64];
+    int64_t pid;
+    int is_registrar; /* TR__NIL, 0, 1 */
+    int is_probe;
+} tr__aid_info_t;
+
+typedef struct tr__chan_cbs {
+    /* handshake done: the peer's Aid is in chan->peer. Return non-zero to
+     * refuse (the channel is closed). */
+    int (*on_handshake)(tr__chan_t *c);
+    /* one decoded frame; slices point into `chunk` (retain it to keep). */
+    void (*on_msg)(tr__chan_t *c, const tr__msg_t *m, tr__chunk_t *chunk,
+                   tr__str_t body);
+    /* a frame that failed to decode (code TR_EPROTO / TR_EMSGTYPE). */
+    void (*on_bad_frame)(tr__chan_t *c, int code, const char *why,
+                         tr__str_t body);
+    /* the channel is closed (after this, no more callbacks); `reason` says
+     * why ("EOF", "connection reset", "frame too large: ...", ...). */
+    void (*on_close)(tr__chan_t *c, const char *reason);
+} tr__chan_cbs_t;
+
+struct tr__chan {
+    atomic_int refs;
+    uv_loop_t *loop;
+    union {
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } h;
+    int kind; /* TR__ADDR_TCP / UDS */
+    int outbound; /* we connected */
+    const tr__chan_cbs_t *cbs;
+    void *owner; /* runtime data */
+    void *user;  /* per-channel runtime state */
+
+    tr__aid_info_t local; /* our Aid, sent first */
+    tr__aid_info_t peer;  /* valid once handshaken */
+    int handshaken;
+    uv_timer_t hs_timer;
+    uint32_t max_frame;
+
+    /* reading */
+    tr__chunk_t *rchunk;
+    size_t rpos; /* start of the unparsed bytes in rchunk */
+    int reading;
+
+    /* writing (any thread, under wmu) */
+    pthread_mutex_t wmu;
+    tr__wbuf_t wq;       /* frames not yet handed to libuv */
+    tr__wbuf_t inflight; /* frames handed to uv_write */
+    int in_flight;
+    int flush_scheduled;
+    int closing;      /* no more sends accepted */
+    int broken;       /* a send failed */
+    uint64_t last_send_ns;
+    uv_write_t wreq;
+    uv_os_fd_t fd;
+    tr__chan_t *next_dirty; /* runtime's flush list (under runtime lock) */
+
+    int closed;      /* uv handle closed / closing (I/O thread) */
+    char close_reason[160];
+    uv_shutdown_t sreq;
+    int close_after_flush;
+};
+
+/* Hooks the channel uses to ask the I/O thread to flush it (any thread). */
+typedef void (*tr__chan_wake_fn)(tr__chan_t *c);
+
+/* Init a channel around a connected/accepted stream handle already
+ * initialised on `loop` (h.tcp / h.pipe). Starts the handshake: sends our
+ * Aid, reads the peer's, times out after hs_timeout_ms. */
+int tr__chan_start(tr__chan_t *c, int hs_timeout_ms);
+tr__chan_t *tr__chan_new(uv_loop_t *loop, int kind, const tr__chan_cbs_t *cbs,
+                         void *owner, const tr__aid_info_t *local,
+                         uint32_t max_frame);
+void tr__chan_retain(tr__chan_t *c); /* any thread */
+void tr__chan_release(tr__chan_t *c); /* any thread */
+
+/* Stop/resume delivering frames (flow control / child boot). */
+void tr__chan_pause(tr__chan_t *c);
+void tr__chan_resume(tr__chan_t *c);
+
+/* Any thread: append one complete frame and get it on the wire: written
+ * directly when the channel is idle, otherwise batched for the I/O thread.
+ * Returns 0 or TR_ETRANSPORT (closed/broken). `wake` is called (without
+ * locks held) when the I/O thread must flush. */
+typedef void (*tr__enc_fn)(tr__wbuf_t *b, void *arg);
+int tr__chan_send_enc(tr__chan_t *c, tr__enc_fn enc, void *arg);
+int tr__chan_send_frame(tr__chan_t *c, const void *frame, size_t len);
+/* Set by the runtime: how to wake the I/O thread for a flush. */
+extern void (*tr__chan_request_flush)(tr__chan_t *c);
+
+/* I/O thread: hand queued bytes to libuv. */
+void tr__chan_flush(tr__chan_t *c);
+/* I/O thread: close. graceful=1 flushes queued frames first. */
+void tr__chan_close(tr__chan_t *c, int graceful, const char *reason);
+/* Any thread: 1 when sends still work. */
+int tr__chan_alive(tr__chan_t *c);
+
+/* ---- connect / listen ------------------------------------------------- */
+typedef void (*tr__connect_cb)(tr__chan_t *c, int status, const char *why,
+                               void *arg);
+/* I/O thread: connect to `a` and start a channel (handshake). cb(c, 0) once
+ * the TCP/UDS connection is up (the handshake then proceeds and
+ * on_handshake fires), or cb(NULL, TR_ETRANSPORT, why). */
+int tr__chan_connect(uv_loop_t *loop, const tr__addr_t *a,
+                     const tr__chan_cbs_t *cbs, void *owner,
+                     const tr__aid_info_t *local, uint32_t max_frame,
+                     int hs_timeout_ms, tr__connect_cb cb, void *arg);
+
+typedef struct tr__listener {
+    union {
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } h;
+    tr__addr_t addr; /* the actual bound address (port filled in) */
+    const tr__chan_cbs_t *cbs;
+    void *owner;
+    const tr__aid_info_t *local;
+    uint32_t max_frame;
+    int hs_timeout_ms;
+    void (*on_accept)(tr__chan_t *c); /* optional: a new channel exists */
+    int active;
+} tr__listener_t;
+
+/* I/O thread: bind + listen. For UDS the socket file is created with the
+ * parent dir checked (0700, ours); a stale file is replaced only when
+ * nothing accepts on it. TR_EADDR with message on failure. */
+int tr__listen(uv_loop_t *loop, tr__listener_t *l, const tr__addr_t *a,
+               char *err, size_t errlen);
+/* I/O thread: stop listening, unlink the UDS file. */
+void tr__listener_close(tr__listener_t *l);
+
+uint64_t tr__now_ns(void);
+
+#endif

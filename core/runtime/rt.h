@@ -1,0 +1,329 @@
+/* Runtime internals shared by core/runtime, core/spawn, core/discovery and
+ * capi. One big lock (rt->mu) guards all actor state; each channel has its
+ * own write lock (order: rt->mu before chan->wmu, never the reverse). */
+#ifndef TR_CORE_RUNTIME_RT_H
+#define TR_CORE_RUNTIME_RT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/ipc/ipc.h"
+#include "core/msg/msg.h"
+#include "tractor/tractor.h"
+
+#define TR__CID_LEN 36
+#define TR__DEFAULT_BUFSIZE 64
+#define TR__MAX_LISTENERS 2
+
+typedef struct tr__func {
+    struct tr__func *next;
+    char *ns, *name;
+    int kind;
+    tr_func_t fn;
+    void *ud;
+    char *pld_spec;
+} tr__func_t;
+
+/* one queued message of a context */
+typedef struct tr__qent {
+    int type; /* TR__MSG_YIELD or TR__MSG_STOP */
+    tr__str_t pld;
+    tr__chunk_t *chunk;
+} tr__qent_t;
+
+typedef struct tr__ring {
+    tr__qent_t *v;
+    size_t cap, head, len;
+} tr__ring_t;
+
+typedef struct tr__pending_ack {
+    struct tr__pending_ack *next;
+    tr__chan_t *chan;
+    char cid[TR__CID_LEN + 1];
+} tr__pending_ack_t;
+
+enum { TR__SIDE_CALLER = 0, TR__SIDE_CALLEE = 1 };
+enum { TR__OUT_NONE = 0, TR__OUT_RESULT, TR__OUT_ERROR };
+
+struct tr_error {
+    int code;
+    char *type;     /* boxed_type_str */
+    char *src_type; /* src_type_str */
+    char *message;
+    char *tb;
+    char *src_name, *src_uuid;
+    size_t n_relay;
+    char **relay_name, **relay_uuid;
+    char *canceller_name, *canceller_uuid;
+    char *sender_name, *sender_uuid;
+    char *cid;
+    size_t n_group;
+    tr_error_t **group;
+    char *summary;
+};
+
+struct tr_stream {
+    atomic_int refs;
+    tr_ctx_t *ctx;
+    int is_sub;       /* a broadcast subscriber */
+    tr__ring_t ring;  /* subscribers only */
+    int lagged;
+    int closed;
+    struct tr_stream *next_sub;
+};
+
+struct tr_ctx {
+    atomic_int refs;
+    tr_runtime_t *rt;
+    tr__chan_t *chan;
+    char cid[TR__CID_LEN + 1];
+    int side;
+    int kind; /* functype */
+    char *ns, *func;
+    char peer_name[128], peer_uuid[64];
+    int in_table;
+
+    /* callee */
+    tr_func_t fn;
+    void *ud;
+    uint8_t *kwargs;
+    size_t kwargs_len;
+    tr__wbuf_t result;
+    int has_result;
+    char *err_type, *err_msg, *err_tb;
+    tr_error_t *relay_err;
+    int started_sent;
+    int finished;
+    int local_cancelled; /* our task was asked to stop */
+    char *cancel_reason;
+    tr__pending_ack_t *acks;
+
+    /* caller */
+    int acked;
+    char functype[16];
+    int started_recv;
+    tr_buf_t first;
+    int is_cancel_req; /* a self.cancel/_cancel_task request */
+
+    /* both */
+    tr__ring_t q;
+    size_t q_yields;
+    int bufsize;
+    int allow_overruns;
+    int stream_open, stream_closed, eoc, peer_stopped;
+    tr_stream_t *stream;
+    tr_stream_t *subs;
+    int outcome;
+    tr_buf_t res;
+    tr_error_t *error;
+    int cancel_called, cancel_acked;
+    char canceller_name[128], canceller_uuid[64];
+    int has_canceller;
+    tr__pldspec_t *spec;
+
+    pthread_cond_t cond;
+    int waiters;
+    struct tr_ctx *next; /* table chain */
+};
+
+typedef struct tr__cmd {
+    struct tr__cmd *next;
+    void (*fn)(tr_runtime_t *rt, void *arg);
+    void *arg;
+} tr__cmd_t;
+
+typedef struct tr__child tr__child_t;
+
+typedef struct tr__peer {
+    struct tr__peer *next;
+    tr__chan_t *chan;
+} tr__peer_t;
+
+struct tr_portal {
+    atomic_int refs;
+    tr_runtime_t *rt;
+    tr__chan_t *chan;
+    char name[128], uuid[64];
+    tr__child_t *child; /* when it is our child */
+    int owns_chan;      /* connected by tr_portal_connect */
+};
+
+#define TR__CTX_BUCKETS 1024
+
+struct tr_runtime {
+    pthread_mutex_t mu;
+    pthread_condattr_t cattr;
+    uv_loop_t loop;
+    pthread_t io_thread;
+    uv_async_t wake;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t exit_timer;
+    int io_running;
+    tr__cmd_t *cmd_head, *cmd_tail;
+    tr__chan_t *dirty;
+
+    tr__aid_info_t aid;
+    int is_child;
+    int loglevel;
+    int transport; /* TR__ADDR_TCP / UDS */
+    uint32_t max_frame;
+    char *module_path;
+    int task_mode;
+    int handle_signals;
+    int enable_registrar;
+    tr__listener_t listeners[TR__MAX_LISTENERS];
+    int n_listeners;
+    tr__addr_t bind_addr;
+    int have_bind_addr;
+    tr__addr_t reg_addrs[4];
+    int n_reg_addrs;
+
+    /* child mode */
+    tr__chan_t *parent;
+    tr__addr_t parent_addr;
+    int got_spawnspec;
+    char **enabled_modules;
+    size_t n_enabled_modules;
+    int boot_state; /* 0 connecting, 1 ready, <0 failed (TR_E*) */
+    char boot_err[200];
+    int serving;
+
+    tr__func_t *funcs;
+    tr_ctx_t *callers[TR__CTX_BUCKETS];
+    tr_ctx_t *callees[TR__CTX_BUCKETS];
+    tr__peer_t *peers;
+
+    tr__child_t *children; /* every spawned child still tracked */
+    tr_nursery_t *nurseries;
+
+    /* tasks */
+    int running_tasks;
+    pthread_cond_t tasks_cond;
+    int idle_workers;
+    tr_ctx_t **taskq; /* pending tasks (pool or host mode) */
+    size_t taskq_len, taskq_cap;
+    pthread_cond_t pool_cond;
+    int pool_shutdown;
+    int n_workers;
+
+    /* cancellation */
+    int cancelled;
+    const char *cancel_reason;
+    tr__pending_ack_t *cancel_acks;
+    pthread_cond_t wait_cond; /* tr_runtime_wait, misc */
+    int closing;
+
+    /* waiters (for waking everything on cancellation) */
+    struct tr__waiter *waiters;
+
+    /* the pollable fd */
+    int efd;
+    atomic_int efd_signalled;
+
+    /* discovery state (registrar) */
+    void *registry;
+    int is_registrar;
+};
+
+typedef struct tr__waiter {
+    struct tr__waiter *next, *prev;
+    pthread_cond_t *cond;
+} tr__waiter_t;
+
+/* ---- runtime core (rt.c) ------------------------------------------------ */
+extern tr_runtime_t *tr__the_runtime; /* the process's runtime (one per
+                                         process by design) */
+void tr__post(tr_runtime_t *rt, void (*fn)(tr_runtime_t *, void *), void *arg);
+/* Run fn on the I/O thread and wait for it (fn must not block). */
+void tr__post_sync(tr_runtime_t *rt, void (*fn)(tr_runtime_t *, void *),
+                   void *arg);
+void tr__signal_fd(tr_runtime_t *rt);
+uint64_t tr__deadline(int timeout_ms); /* 0 = poll, UINT64_MAX = forever */
+/* Wait on cond (rt->mu held). 0 woken, TR_ETIMEDOUT/TR_EAGAIN, or
+ * TR_ECANCELLED when the calling task (or, off-task, the runtime) has been
+ * cancelled. `cancellable` = 0 for internal teardown waits. */
+int tr__wait(tr_runtime_t *rt, pthread_cond_t *cond, int *waiters,
+             uint64_t deadline, int cancellable);
+int tr__cancel_point(tr_runtime_t *rt); /* rt->mu held */
+void tr__wake_all(tr_runtime_t *rt);    /* rt->mu held */
+void tr__uuid4(char out[TR__CID_LEN + 1]);
+char *tr__strdup(const char *s);
+char *tr__strndup(const char *s, size_t n);
+
+/* ---- contexts (ctx.c) -------------------------------------------------- */
+tr_ctx_t *tr__ctx_new(tr_runtime_t *rt, tr__chan_t *chan, int side);
+void tr__ctx_table_add(tr_runtime_t *rt, tr_ctx_t *c);
+void tr__ctx_table_del(tr_runtime_t *rt, tr_ctx_t *c);
+tr_ctx_t *tr__ctx_lookup(tr_runtime_t *rt, int side, tr__str_t cid);
+/* I/O thread, rt->mu held: route a message that carries a cid. */
+void tr__ctx_deliver(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
+                     tr__chunk_t *chunk);
+/* rt->mu held: the channel died; every context on it fails with
+ * TransportClosed (reason). */
+void tr__ctx_chan_lost(tr_runtime_t *rt, tr__chan_t *chan, const char *reason);
+/* rt->mu held: cancel a callee task (canceller uid). */
+void tr__ctx_cancel_task(tr_ctx_t *c, const char *cname, const char *cuuid,
+                         const char *reason);
+/* Send a Start for caller ctx `c` (fills cid). */
+int tr__ctx_send_start(tr_ctx_t *c, const char *ns, const char *func,
+                       const void *kw, size_t kwlen);
+/* rt->mu held: wait until the ctx has an outcome. */
+int tr__ctx_wait_outcome(tr_ctx_t *c, uint64_t deadline, int cancellable);
+/* Callee: the task returned rc: ship Stop/Return/Error, acks. */
+void tr__ctx_task_done(tr_ctx_t *c, int rc);
+/* Send an Error frame for cid on chan from this actor. */
+int tr__send_error(tr_runtime_t *rt, tr__chan_t *chan, const char *cid,
+                   const char *type, const char *msg, const char *tb);
+
+int tr__send_simple(tr__chan_t *chan, const char *cid, int type, tr__str_t pld,
+                    int flag);
+int tr__send_error_full(tr_runtime_t *rt, tr__chan_t *chan, const char *cid,
+                        const char *type, const char *msg, const char *tb,
+                        const tr__uid_t *canceller, const tr__uid_t *sender,
+                        const tr_error_t *relay);
+int tr__ring_push(tr__ring_t *r, tr__qent_t e);
+int tr__ring_pop(tr__ring_t *r, tr__qent_t *e);
+void tr__ring_clear(tr__ring_t *r);
+
+/* ---- errors (error.c) ------------------------------------------------- */
+tr_error_t *tr__error_from_msg(const tr__msg_error_t *e, const tr__str_t *cid);
+tr_error_t *tr__error_local(int code, const char *type, const char *msg);
+tr_error_t *tr__error_group(tr_error_t **v, size_t n);
+void tr__error_set_out(tr_error_t **out, tr_error_t *e); /* copy into *out */
+
+/* ---- tasks (task.c) --------------------------------------------------- */
+void tr__task_submit(tr_runtime_t *rt, tr_ctx_t *c); /* rt->mu held */
+void tr__tasks_shutdown(tr_runtime_t *rt);
+extern _Thread_local tr_ctx_t *tr__current_task;
+
+/* ---- RPC dispatch (rpc.c) ---------------------------------------------- */
+extern const tr__chan_cbs_t tr__rt_chan_cbs;
+void tr__rpc_on_start(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
+                      tr__chunk_t *chunk);
+void tr__runtime_cancel_locked(tr_runtime_t *rt, const char *reason,
+                               const char *cname, const char *cuuid);
+void tr__peer_add(tr_runtime_t *rt, tr__chan_t *c);
+
+/* ---- spawn (core/spawn) ------------------------------------------------ */
+int tr__spawn_on_handshake(tr_runtime_t *rt, tr__chan_t *c); /* I/O thread */
+void tr__spawn_on_chan_close(tr_runtime_t *rt, tr__chan_t *c);
+void tr__children_kill_all(tr_runtime_t *rt, int sig);
+
+/* ---- discovery ---------------------------------------------------------- */
+int tr__registrar_handle(tr_runtime_t *rt, tr__chan_t *chan,
+                         const tr__msg_t *m); /* 1 when handled */
+void tr__registrar_free(tr_runtime_t *rt);
+
+/* ---- logging (core/devx) ------------------------------------------------ */
+void tr__log(tr_runtime_t *rt, int level, const char *module, const char *fmt,
+             ...) __attribute__((format(printf, 4, 5)));
+int tr__log_level_parse(const char *s);
+#define TR__LOG(rt, lvl, mod, ...)                                      \
+    do {                                                                \
+        if ((lvl) >= ((rt) ? (rt)->loglevel : TR_LOG_ERROR))            \
+            tr__log((rt), (lvl), (mod), __VA_ARGS__);                   \
+    } while (0)
+
+#endif

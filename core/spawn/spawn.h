@@ -1,0 +1,40 @@
+/* Children and nurseries. Internal. */
+#ifndef TR_CORE_SPAWN_SPAWN_H
+#define TR_CORE_SPAWN_SPAWN_H
+
+#include "core/runtime/rt.h"
+
+struct tr__child {
+    tr__child_t *next;      /* rt->children */
+    tr__child_t *next_in_n; /* nursery's list */
+    tr_runtime_t *rt;
+    tr_nursery_t *nursery;
+    char name[128], uuid[64], lang[16], loglevel[16];
+    char modules[1024];
+    char command[512];
+    uv_process_t proc;
+    int pid, spawned, exited, proc_closed, term_signal;
+    int64_t exit_status;
+    tr__chan_t *chan;
+    int connected, chan_closed;
+    tr_error_t *boot_error;
+    int is_ria;
+    tr_ctx_t *ria_ctx;
+    tr_ctx_t *cancel_ctx;
+    tr_portal_t *portal; /* the nursery's own reference */
+};
+
+struct tr_nursery {
+    tr_runtime_t *rt;
+    tr__child_t *children;
+    pthread_cond_t cond;
+    int closing;
+    tr_nursery_t *next; /* rt's open nurseries */
+};
+
+int tr__child_spawn(tr__child_t *ch);
+void tr__child_kill(tr__child_t *ch, int sig);
+void tr__child_unlink_sock(tr__child_t *ch);
+tr_portal_t *tr__portal_new(tr_runtime_t *rt, tr__chan_t *chan, tr__child_t *child);
+
+#endif
