@@ -256,7 +256,7 @@ static const std::string RETURN = TRT_BYTES(
     "\xa3" "cid" "\xa2" "c4"
     "\xa3" "pld" "\xcd\x10\x92");      // 4242
 
-TEST_CASE("golden Return: int payload; empty pld means nil", "[msg][golden]") {
+TEST_CASE("golden Return: int payload, and an empty pld means nil", "[msg][golden]") {
     wbuf p;
     tr__mp_int(&p.b, 4242);
     std::string got = enc([&](tr__wbuf_t *b) {

@@ -48,7 +48,7 @@ TEST_CASE("mp writer: signed ints use the smallest form at every width boundary"
     }
 }
 
-TEST_CASE("mp writer: unsigned ints up to 2**64-1, read back through `u`", "[msg][mp]") {
+TEST_CASE("mp writer: unsigned ints up to 2^64-1 are read back through u", "[msg][mp]") {
     struct { uint64_t v; const char *hex; int is_unsigned; } cases[] = {
         {0, "00", 0}, {200, "ccc8", 0}, {70000, "ce00011170", 0},
         {(uint64_t)INT64_MAX + 1, "cf8000000000000000", 1},
@@ -99,7 +99,7 @@ TEST_CASE("mp writer: nil, bools, and a NULL C string as nil", "[msg][mp]") {
     CHECK(tok("\xc2").b == 0);
 }
 
-TEST_CASE("mp writer: str is fixstr, str8, str16, str32 by length; never bin", "[msg][mp]") {
+TEST_CASE("mp writer: str is fixstr, str8, str16, str32 by length, never bin", "[msg][mp]") {
     struct { size_t n; const char *hdr; } cases[] = {
         {0, "a0"}, {1, "a1"}, {31, "bf"}, {32, "d920"}, {255, "d9ff"}, {256, "da0100"},
         {65535, "daffff"}, {65536, "db00010000"},
@@ -378,7 +378,7 @@ TEST_CASE("mp writer: after a failure (oom) nothing more is written, encoders ro
     CHECK(w2.b.len == 0);
 }
 
-TEST_CASE("framing: frame_begin/end write the LE prefix; frame_peek splits a stream",
+TEST_CASE("framing: frame_begin/end write the LE prefix and frame_peek splits a stream",
           "[msg][mp][frame]") {
     wbuf w;
     size_t off = tr__frame_begin(&w.b);

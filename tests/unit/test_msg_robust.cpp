@@ -236,7 +236,7 @@ TEST_CASE("robust: unknown msg_type values are TR_EMSGTYPE and shown safely",
     }
 }
 
-TEST_CASE("robust: msg_type may come anywhere; unknown keys are ignored", "[msg][robust]") {
+TEST_CASE("robust: msg_type may come anywhere and unknown keys are ignored", "[msg][robust]") {
     for (auto &s : sample_bodies()) {
         INFO(s.first);
         decoded ref = decode(s.second);
@@ -280,7 +280,7 @@ TEST_CASE("robust: a repeated field keeps its last value", "[msg][robust]") {
     CHECK(str(d.m.cid) == "b");
 }
 
-TEST_CASE("robust: errbuf may be NULL or tiny; messages are truncated safely", "[msg][robust]") {
+TEST_CASE("robust: errbuf may be NULL or tiny and messages are truncated safely", "[msg][robust]") {
     std::string bad = TRT_BYTES("\x82\xa8" "msg_type" "\xa4" "Stop" "\xa3" "cid" "\x07");
     tr__msg_t m;
     CHECK(tr__msg_decode(bad.data(), bad.size(), &m, nullptr, 0) == TR_EMSGTYPE);

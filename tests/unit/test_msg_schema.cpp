@@ -260,7 +260,7 @@ TEST_CASE("schema: nil is accepted exactly where the type allows it", "[msg][sch
     }
 }
 
-TEST_CASE("schema: Start.kwargs keeps any values; SpawnSpec addresses take str or int ports",
+TEST_CASE("schema: Start.kwargs keeps any values and SpawnSpec addresses take str or int ports",
           "[msg][schema]") {
     std::string kw = TRT_BYTES("\x82\xa1" "a" "\x92\x01\xc0" "\xa1" "b" "\x81\x01\x02");
     decoded d = decode(with(base(TR__MSG_START), "kwargs", kw));
