@@ -483,9 +483,11 @@ static int dec_startack(dec_t *d, tr__msg_t *m) {
     if ((rc = get_str(d, F_CID, &m->cid)) ||
         (rc = get_str(d, F_FUNCTYPE, ft)))
         return rc;
-    if (tr__str_eq(*ft, "asyncfunc") || tr__str_eq(*ft, "asyncgen") ||
-        tr__str_eq(*ft, "context"))
-        return 0;
+    static const tr__str_t kinds[] = {
+        {"asyncfunc", 9}, {"asyncgen", 8}, {"context", 7}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (tr__str_eqs(*ft, kinds[i]))
+            return 0;
     printable(shown, *ft);
     return fail(d, TR_EMSGTYPE,
                 "StartAck.functype: invalid value '%s' (expected asyncfunc, "
@@ -554,7 +556,7 @@ static int dec_error(dec_t *d, tr__msg_t *m) {
 
 /* The tag: present, a str, a known type, and allowed here. */
 static int find_type(dec_t *d) {
-    tr__str_t tag;
+    tr__str_t tag = {NULL, 0};
     char shown[52];
     if (!has(d, F_MSG_TYPE))
         return fail(d, TR_EMSGTYPE, "missing required field `msg_type`");
