@@ -201,7 +201,8 @@ void tr__pldspec_free(tr__pldspec_t *s);
 const char *tr__pldspec_text(const tr__pldspec_t *s);
 /* Check one raw msgpack value. 0, or TR_EMSGTYPE with errbuf like
  * "expected int, got str at $.items[2]". A NULL spec accepts anything.
- * TR_EPROTO if `raw` is not exactly one well-formed msgpack value. */
+ * TR_EPROTO if `raw` is not exactly one well-formed msgpack value; an empty
+ * `raw` (n == 0) is checked as nil, as the encoders send it. */
 int tr__pldspec_check(const tr__pldspec_t *s, tr__str_t raw, char *errbuf,
                       size_t errlen);
 

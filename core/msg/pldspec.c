@@ -686,6 +686,8 @@ int tr__pldspec_check(const tr__pldspec_t *s, tr__str_t raw, char *errbuf,
     c.depth = 0;
     c.err = errbuf;
     c.errlen = errlen;
+    if (raw.n == 0) /* the encoders' convention: an empty payload is nil */
+        raw = (tr__str_t){"\xc0", 1};
     tr__mp_reader_init(&r, raw.p, raw.n);
     int rc = check(s->root, &r, &c);
     if (rc == 0 && r.p != r.end)
