@@ -1,0 +1,881 @@
+--- tractor: multi-process actors for Lua 5.4, over libtractor.
+--
+--   local tractor = require "tractor"
+--   tractor.open_nursery(function(an)
+--     local p = an:start_actor("worker", {enable_modules = {"mymod"}})
+--     print(p:run_from_ns("mymod", "add", {x = 1, y = 2}))
+--     p:cancel_actor()
+--   end)
+--
+-- Everything that waits polls libtractor with timeout 0 and, inside a task,
+-- yields to the scheduler below; outside a task (the main chunk) it drives the
+-- scheduler itself. Served functions run as coroutines on the main thread.
+-- See docs/lua.md.
+local C = require "tractor_c"
+
+local E = C.E
+local pack, unpack = table.pack, table.unpack
+local co_create, co_resume, co_yield = coroutine.create, coroutine.resume, coroutine.yield
+local co_running, co_status = coroutine.running, coroutine.status
+local now = C.monotonic
+
+local M = {_C = C, E = E, version = C.version()}
+
+------------------------------------------------------------------------------
+-- Errors: tables with type, message, src_uid, relay_path, tb_str, canceller...
+
+local Error = {__name = "tractor.Error"}
+Error.__index = Error
+M.Error = Error
+
+local function uid_str(u)
+  return u and ("'%s'"):format(u.name) or "?"
+end
+
+function Error.__tostring(e)
+  local head = ("%s: %s"):format(e.type or "TractorError", tostring(e.message or ""))
+  if e.src_type and e.type ~= e.src_type then
+    head = ("%s(%s): %s"):format(e.type, e.src_type, tostring(e.message or ""))
+  end
+  local extra = {}
+  if e.src_uid then
+    local path = {}
+    for i, u in ipairs(e.relay_path or {}) do path[i] = uid_str(u) end
+    extra[#extra + 1] = ("from actor %s%s"):format(uid_str(e.src_uid),
+      #path > 1 and (" via " .. table.concat(path, " -> ")) or "")
+  end
+  if e.canceller then extra[#extra + 1] = "cancelled by " .. uid_str(e.canceller) end
+  if #extra > 0 then head = head .. " [" .. table.concat(extra, ", ") .. "]" end
+  if e.errors then
+    for i, sub in ipairs(e.errors) do
+      head = head .. ("\n  (%d) %s"):format(i, tostring(sub):gsub("\n", "\n      "))
+    end
+  end
+  if e.tb_str and e.tb_str ~= "" then
+    head = head .. "\n  remote traceback:\n    " .. e.tb_str:gsub("\n", "\n    ")
+  end
+  return head
+end
+
+-- type names for failures that have no remote error attached
+local LOCAL_TYPES = {
+  [E.ETIMEDOUT] = "TimeoutError", [E.ECANCELLED] = "Cancelled",
+  [E.ETRANSPORT] = "TransportClosed", [E.EEOC] = "EndOfChannel",
+  [E.ECLOSED] = "ClosedResourceError", [E.EMSGTYPE] = "MsgTypeError",
+  [E.EOVERRUN] = "StreamOverrun", [E.ESPAWN] = "ActorFailedToStart",
+  [E.EINVAL] = "ValueError", [E.ESTATE] = "RuntimeError", [E.ESELF] = "RuntimeError",
+  [E.ENOTFOUND] = "LookupError", [E.EREMOTE] = "RemoteActorError",
+  [E.ECTXCANCELLED] = "ContextCancelled", [E.EADDR] = "ValueError",
+  [E.EPROTO] = "ProtocolError", [E.ENOMEM] = "MemoryError", [E.EIO] = "OSError",
+}
+
+--- Build an Error from a status code and the optional table libtractor gave.
+function M.error_from(rc, t, where)
+  if type(t) ~= "table" then
+    t = {
+      type = LOCAL_TYPES[rc] or "TractorError",
+      message = (where and (where .. ": ") or "") .. C.strerror(rc),
+      rc = rc, code = C.err_name(rc), relay_path = {}, tb_str = "",
+    }
+  elseif where and not t.where then
+    t.where = where
+  end
+  return setmetatable(t, Error)
+end
+
+local function raise(rc, t, where)
+  error(M.error_from(rc, t, where), 0)
+end
+
+--- true when `e` is a tractor error (of type `etype`, when given).
+function M.is_error(e, etype)
+  return getmetatable(e) == Error and (etype == nil or e.type == etype)
+end
+
+local function cancelled(message, scope)
+  return setmetatable({type = "Cancelled", message = message, rc = E.ECANCELLED,
+    code = "TR_ECANCELLED", relay_path = {}, tb_str = "", _scope = scope}, Error)
+end
+
+------------------------------------------------------------------------------
+-- Scheduler: tasks are coroutines; everything that waits is a poll.
+
+local S = {
+  rt = nil,           -- the runtime userdata
+  uuid = nil,
+  tasks = {},         -- live tasks, in spawn order (compacted lazily)
+  by_co = setmetatable({}, {__mode = "k"}),
+  current = nil,      -- the task being resumed
+  again = false,      -- a task asked to run again at once
+  gen = 0,            -- bumped by every fd clear (nested steps)
+  funcs = {},         -- ns -> module table of served functions
+}
+local MAIN = {scopes = {}}  -- the main thread as a pseudo-task
+M._S = S
+
+local Task = {}
+Task.__index = Task
+
+local function current()
+  local co, ismain = co_running()
+  if ismain then return MAIN, false end
+  local t = S.by_co[co]
+  if t then return t, true end
+  return S.current or MAIN, false  -- a user coroutine inside a task
+end
+
+local function check_cancel(task)
+  for _, sc in ipairs(task.scopes) do
+    if sc.cancelled then error(cancelled(sc.reason or "cancelled", sc), 0) end
+    if sc.deadline and now() >= sc.deadline then
+      error(cancelled("deadline exceeded", sc), 0)
+    end
+  end
+  local c = task.ctx
+  if c and C.ctx_cancel_called(c) then
+    local _, _, _, cname = C.ctx_state(c)
+    error(cancelled("this task was cancelled" .. (cname and (" by '" .. cname .. "'") or "")), 0)
+  end
+end
+
+local function nearest_deadline(task, extra)
+  local d = extra
+  for _, sc in ipairs(task.scopes) do
+    if sc.deadline and (not d or sc.deadline < d) then d = sc.deadline end
+  end
+  return d
+end
+
+local function resume(t)
+  local prev = S.current
+  S.current = t
+  local ok, err = co_resume(t.co, t)
+  S.current = prev
+  if co_status(t.co) == "dead" then
+    t.done = true
+    if not ok then t.err = err; t.failed = true end
+    if t.on_done then
+      t.on_done(t)
+    elseif not ok then
+      C.log(S.rt, 40, "lua", "a task failed outside any handler: " .. tostring(err))
+    end
+    S.again = true
+  end
+end
+
+--- Run one round: resume every suspended task, then wait (at most until
+-- `until_t`) for the runtime fd or a helper thread, then clear them.
+function S.step(until_t)
+  local rt = S.rt
+  if rt and S.serving then
+    while true do
+      local rc, c = C.rt_next_task(rt)
+      if rc ~= 0 then break end
+      S.spawn_served(c)
+    end
+  end
+  local gen = S.gen
+  S.again = false
+  local list, n = S.tasks, #S.tasks
+  for i = 1, n do
+    local t = list[i]
+    if t and not t.done and co_status(t.co) == "suspended" then
+      resume(t)
+    end
+  end
+  -- compact
+  local live = {}
+  for _, t in ipairs(S.tasks) do if not t.done then live[#live + 1] = t end end
+  S.tasks = live
+  if S.again or gen ~= S.gen then return end
+  local timeout, t0 = 250, now()
+  local d = until_t
+  for _, t in ipairs(live) do
+    if t.wake_at and (not d or t.wake_at < d) then d = t.wake_at end
+  end
+  if d then timeout = math.max(0, math.min(timeout, math.ceil((d - t0) * 1000))) end
+  if rt and S.rt == rt then C.wait(rt, timeout) else C.wait(nil, timeout) end
+  if S.rt then C.clear(S.rt) else C.clear(nil) end
+  S.gen = S.gen + 1
+end
+
+--- Wait for `poll` (returning TR_EAGAIN while not ready) and return its
+-- results. `shield` ignores cancellation and deadlines (cleanup paths);
+-- `wake_at` is a time at which the poll may become ready by itself.
+local function await(poll, shield, wake_at)
+  local task, can_yield = current()
+  while true do
+    if not shield then check_cancel(task) end
+    local r = pack(poll())
+    if r[1] ~= E.EAGAIN then return unpack(r, 1, r.n) end
+    local d = shield and wake_at or nearest_deadline(task, wake_at)
+    if can_yield then
+      task.wake_at = d
+      co_yield()
+      task.wake_at = nil
+    else
+      S.step(d)
+    end
+  end
+end
+M._await = await
+
+local function await_job(job, shield)
+  if type(job) == "number" then return job end
+  return await(function() return C.job_poll(job) end, shield)
+end
+
+local function new_task(fn, scopes, ctx, ...)
+  local args = pack(...)
+  local t = setmetatable({scopes = scopes or {}, ctx = ctx}, Task)
+  t.co = co_create(function() return fn(unpack(args, 1, args.n)) end)
+  S.by_co[t.co] = t
+  S.tasks[#S.tasks + 1] = t
+  S.again = true
+  return t
+end
+
+--- Yield to the scheduler once (lets other tasks run).
+function M.checkpoint()
+  local task, can_yield = current()
+  check_cancel(task)
+  if can_yield then S.again = true; co_yield() else S.step(now()) end
+end
+
+--- Sleep `secs` seconds without blocking other tasks.
+function M.sleep(secs)
+  local t = now() + (secs or 0)
+  await(function() if now() >= t then return 0 end return E.EAGAIN end, false, t)
+end
+
+-- Cancel scopes: deadlines and task-group cancellation.
+local function with_scope(sc, fn, ...)
+  local task = current()
+  local scopes = task.scopes
+  scopes[#scopes + 1] = sc
+  local r = pack(pcall(fn, ...))
+  for i = #scopes, 1, -1 do if scopes[i] == sc then table.remove(scopes, i) break end end
+  return r
+end
+
+--- Run fn(...); if it is still running after `secs`, cancel it and raise a
+-- TimeoutError.
+function M.fail_after(secs, fn, ...)
+  local sc = {deadline = now() + secs}
+  local r = with_scope(sc, fn, ...)
+  if r[1] then return unpack(r, 2, r.n) end
+  local e = r[2]
+  if M.is_error(e, "Cancelled") and e._scope == sc then
+    raise(E.ETIMEDOUT, {type = "TimeoutError", rc = E.ETIMEDOUT, code = "TR_ETIMEDOUT",
+      message = ("timed out after %g s"):format(secs), relay_path = {}, tb_str = ""})
+  end
+  error(e, 0)
+end
+
+--- Run fn(...); if it is still running after `secs`, cancel it and return
+-- nil, true (timed out). Otherwise return fn's results.
+function M.move_on_after(secs, fn, ...)
+  local sc = {deadline = now() + secs}
+  local r = with_scope(sc, fn, ...)
+  if r[1] then return unpack(r, 2, r.n) end
+  if M.is_error(r[2], "Cancelled") and r[2]._scope == sc then return nil, true end
+  error(r[2], 0)
+end
+
+------------------------------------------------------------------------------
+-- Task groups: structured local concurrency (trio's nursery, for coroutines).
+
+local TaskGroup = {}
+TaskGroup.__index = TaskGroup
+
+--- tractor.open_task_group(function(tg) tg:spawn(f, ...) end): waits for
+-- every spawned task; the first error cancels the others and is raised.
+function M.open_task_group(fn)
+  local parent = current()
+  local tg = setmetatable({scope = {}, tasks = {}, errors = {}}, TaskGroup)
+  tg.parent_scopes = parent.scopes
+  tg.parent_ctx = parent.ctx
+  local r = with_scope(tg.scope, fn, tg)
+  if not r[1] and not (M.is_error(r[2], "Cancelled") and r[2]._scope == tg.scope) then
+    table.insert(tg.errors, 1, r[2])
+    tg:cancel("the task group's body failed")
+  end
+  -- wait for the children (shielded: they were cancelled if need be)
+  await(function()
+    for _, t in ipairs(tg.tasks) do if not t.done then return E.EAGAIN end end
+    return 0
+  end, true)
+  if tg.errors[1] ~= nil then error(tg.errors[1], 0) end
+  if r[1] then return unpack(r, 2, r.n) end
+end
+
+function TaskGroup:spawn(fn, ...)
+  local scopes = {}
+  for i, sc in ipairs(self.parent_scopes) do scopes[i] = sc end
+  local t = new_task(fn, scopes, self.parent_ctx, ...)
+  t.on_done = function(task)
+    if task.failed and not (M.is_error(task.err, "Cancelled") and task.err._scope == self.scope) then
+      self.errors[#self.errors + 1] = task.err
+      self:cancel("a sibling task failed")
+    end
+  end
+  return t
+end
+
+function TaskGroup:cancel(reason)
+  self.scope.cancelled = true
+  self.scope.reason = reason or "task group cancelled"
+end
+
+------------------------------------------------------------------------------
+-- Streams
+
+local Stream = {}
+Stream.__index = Stream
+
+local function new_stream(s, ctx)
+  return setmetatable({_s = s, ctx = ctx}, Stream)
+end
+
+--- Send one value (never waits for the peer).
+function Stream:send(v)
+  local rc, err = C.stream_send(self._s, v)
+  if rc ~= 0 then raise(rc, err, "stream:send") end
+end
+
+--- Receive the next value; raises EndOfChannel once the peer stopped or
+-- returned, and the remote error if the context failed.
+function Stream:receive()
+  local rc, v = await(function() return C.stream_recv(self._s, 0) end)
+  if rc ~= 0 then raise(rc, v, "stream:receive") end
+  return v
+end
+
+--- for msg in stream:iter() do ... end  (ends quietly at end of stream)
+function Stream:iter()
+  return function()
+    local rc, v = await(function() return C.stream_recv(self._s, 0) end)
+    if rc == 0 then return v end
+    if rc == E.EEOC then return nil end
+    raise(rc, v, "stream:receive")
+  end
+end
+
+--- A broadcast subscriber of this stream (each gets every value).
+function Stream:subscribe()
+  local rc, sub = C.stream_subscribe(self._s)
+  if rc ~= 0 then raise(rc, nil, "stream:subscribe") end
+  return new_stream(sub, self.ctx)
+end
+
+--- Close our end (sends Stop unless the peer already stopped).
+function Stream:close()
+  if self.closed then return end
+  self.closed = true
+  C.stream_close(self._s)
+  C.stream_release(self._s)
+end
+Stream.__close = Stream.close
+
+------------------------------------------------------------------------------
+-- Contexts (both sides)
+
+local Context = {}
+Context.__index = Context
+
+local function new_context(c, side, portal, first)
+  local cid, ns, func, _, peer_name, peer_uuid = C.ctx_info(c)
+  return setmetatable({_c = c, side = side, portal = portal, cid = cid, ns = ns, func = func,
+    peer = {name = peer_name, uuid = peer_uuid}, first = first, _streams = {}}, Context)
+end
+
+--- Callee: send the first value to the caller (exactly once).
+function Context:started(v)
+  assert(self.side == "callee", "started() is for the callee side")
+  local rc, err = C.ctx_started(self._c, v)
+  if rc ~= 0 then raise(rc, err, "ctx:started") end
+end
+
+--- Open the context's stream: ctx:open_stream(function(stream) ... end) or
+-- `local stream <close> = ctx:open_stream()`.
+function Context:open_stream(fn)
+  local rc, s = C.ctx_open_stream(self._c)
+  if rc ~= 0 then raise(rc, nil, "ctx:open_stream") end
+  local st = new_stream(s, self)
+  self._streams[#self._streams + 1] = st
+  if not fn then return st end
+  local r = pack(pcall(fn, st))
+  st:close()
+  if not r[1] then error(r[2], 0) end
+  return unpack(r, 2, r.n)
+end
+
+--- Cancel the context. Caller: asks the callee to stop (waits for the ack,
+-- at most ~0.6 s). Callee: cancels our own task (the caller gets a
+-- ContextCancelled naming us).
+function Context:cancel(reason)
+  local rc = await_job(C.ctx_cancel(self.side == "caller", self._c, reason), true)
+  if rc ~= 0 and rc ~= E.ETRANSPORT then raise(rc, nil, "ctx:cancel") end
+end
+
+function Context:cancel_called()
+  return C.ctx_cancel_called(self._c)
+end
+
+--- Caller: wait for the callee's return value. If we cancelled the context
+-- ourselves, returns nil plus the ContextCancelled error instead of raising.
+function Context:wait_for_result()
+  assert(self.side == "caller", "wait_for_result() is for the caller side")
+  if self._outcome then
+    local o = self._outcome
+    if o.rc == 0 then return o.value end
+  else
+    local rc, v = await(function() return C.ctx_wait_for_result(self._c, 0) end)
+    self._outcome = {rc = rc, value = rc == 0 and v or nil, err = rc ~= 0 and v or nil}
+    if rc == 0 then return v end
+  end
+  local o = self._outcome
+  local e = M.error_from(o.rc, o.err, "ctx:wait_for_result")
+  if self:_own_cancel(e) then return nil, e end
+  error(e, 0)
+end
+Context.result = Context.wait_for_result
+
+function Context:_own_cancel(e)
+  return M.is_error(e, "ContextCancelled") and e.canceller ~= nil and e.canceller.uuid == S.uuid
+end
+
+-- Caller: leave the context (tractor's open_context __aexit__).
+function Context:_exit(ok, err)
+  if self._closed then return end
+  for _, st in ipairs(self._streams) do st:close() end
+  local c = self._c
+  if not ok then
+    local has = C.ctx_state(c)
+    self._closed = true
+    -- cancel the callee unless it already finished, then release
+    await_job(C.ctx_close(not has, c, not has), true)
+    return
+  end
+  local r = pack(pcall(self.wait_for_result, self))
+  self._closed = true
+  await_job(C.ctx_close(false, c, false), true)
+  if not r[1] then error(r[2], 0) end
+end
+
+function Context:__close(err)
+  if self.side == "caller" then self:_exit(err == nil, err) end
+end
+
+------------------------------------------------------------------------------
+-- Portals
+
+local Portal = {}
+Portal.__index = Portal
+
+local function new_portal(p)
+  local name, uuid, pid = C.portal_info(p)
+  return setmetatable({_p = p, name = name, uuid = uuid, pid = pid}, Portal)
+end
+
+function Portal:connected()
+  return select(4, C.portal_info(self._p))
+end
+
+--- Call ns.func(kwargs) in the peer and return its result (raises the
+-- remote error as a tractor.Error).
+function Portal:run_from_ns(ns, func, kwargs)
+  local rc, c = C.portal_start_call(self._p, ns, func, kwargs)
+  local where = ("run_from_ns('%s', '%s')"):format(ns, func)
+  if rc ~= 0 then raise(rc, c, where) end
+  local r = pack(pcall(await, function() return C.ctx_wait_for_result(c, 0) end))
+  if not r[1] then
+    -- cancelled or timed out while waiting: abandon the call (cancel it)
+    await_job(C.ctx_close(true, c, true), true)
+    error(r[2], 0)
+  end
+  await_job(C.ctx_close(false, c, false), true)
+  if r[2] ~= 0 then raise(r[2], r[3], where) end
+  return r[3]
+end
+Portal.run = Portal.run_from_ns
+
+--- run_in_actor portals: the one result (raises the child's error).
+function Portal:wait_for_result()
+  local rc, v = await(function() return C.portal_wait_for_result(self._p, 0) end)
+  if rc ~= 0 then raise(rc, v, "portal:wait_for_result") end
+  return v
+end
+Portal.result = Portal.wait_for_result
+
+--- Open a context on the peer:
+--   portal:open_context(ns, func, kwargs, [opts,] function(ctx, first) ... end)
+-- returns the function's results once the context has finished (waiting for
+-- the callee's outcome and raising its error); or, without a function,
+--   local ctx <close>, first = portal:open_context(ns, func, kwargs, opts)
+-- opts: allow_overruns, msg_buffer_size, pld_spec.
+function Portal:open_context(ns, func, kwargs, opts, fn)
+  if type(opts) == "function" then opts, fn = nil, opts end
+  local where = ("open_context('%s', '%s')"):format(ns, func)
+  local rc, c = C.portal_start_context(self._p, ns, func, kwargs, opts)
+  if rc ~= 0 then raise(rc, c, where) end
+  local r = pack(pcall(await, function() return C.ctx_wait_started(c, 0) end))
+  if not r[1] or r[2] ~= 0 then
+    local has = C.ctx_state(c)
+    await_job(C.ctx_close(not has, c, not has), true)
+    if not r[1] then error(r[2], 0) end
+    raise(r[2], r[3], where)
+  end
+  local ctx = new_context(c, "caller", self, r[3])
+  if not fn then return ctx, r[3] end
+  local res = pack(pcall(fn, ctx, r[3]))
+  if not res[1] then
+    local e = res[2]
+    ctx:_exit(false, e)
+    if ctx:_own_cancel(e) then return end  -- our own cancel: absorbed
+    error(e, 0)
+  end
+  ctx:_exit(true)
+  return unpack(res, 2, res.n)
+end
+
+--- Cancel the whole remote actor; true when it acknowledged.
+function Portal:cancel_actor(timeout)
+  local ms = timeout and math.floor(timeout * 1000) or -1
+  local rc = await_job(C.portal_cancel_actor(true, self._p, ms), true)
+  return rc == 0
+end
+
+function Portal:release()
+  C.portal_release(self._p)
+end
+Portal.__close = Portal.release
+
+------------------------------------------------------------------------------
+-- Nurseries
+
+local Nursery = {}
+Nursery.__index = Nursery
+
+local function spawn_opts(opts)
+  opts = opts or {}
+  return {lang = opts.lang or "lua", enable_modules = opts.enable_modules,
+    loglevel = opts.loglevel, command = opts.command,
+    timeout_ms = opts.timeout and math.floor(opts.timeout * 1000) or nil}
+end
+
+--- Spawn a daemon child; returns its Portal.
+-- opts: enable_modules (list or comma string), lang ("lua" default, "c",
+-- "python", "tractor"), loglevel, command, timeout (seconds).
+function Nursery:start_actor(name, opts)
+  local rc, p, err = await_job(C.start_actor(true, self._n, name, spawn_opts(opts)))
+  if rc ~= 0 then raise(rc, err, ("start_actor('%s')"):format(name)) end
+  local portal = new_portal(p)
+  self.portals[#self.portals + 1] = portal
+  return portal
+end
+
+--- Spawn a child that runs ns.func(kwargs) once; collect the result with
+-- portal:wait_for_result() (the nursery waits for it on exit anyway).
+-- opts as start_actor plus `name` (default: func).
+function Nursery:run_in_actor(ns, func, kwargs, opts)
+  local name = opts and opts.name or func
+  local job, err = C.run_in_actor(true, self._n, name, ns, func, kwargs, spawn_opts(opts))
+  if type(job) == "number" then raise(job, err, "run_in_actor") end
+  local rc, p
+  rc, p, err = await_job(job)
+  if rc ~= 0 then raise(rc, err, ("run_in_actor('%s')"):format(name)) end
+  local portal = new_portal(p)
+  self.portals[#self.portals + 1] = portal
+  return portal
+end
+
+--- Cancel every child (cancel request, then SIGTERM, then SIGKILL).
+function Nursery:cancel()
+  await_job(C.nursery_cancel(true, self._n), true)
+end
+
+function Nursery:child_count()
+  return C.nursery_child_count(self._n)
+end
+
+function Nursery:_close(block_failed)
+  if self.closed then return 0 end
+  self.closed = true
+  local rc, err = await_job(C.nursery_close(true, self._n, block_failed), true)
+  for _, p in ipairs(self.portals) do p:release() end
+  return rc, err
+end
+
+function Nursery:__close(err)
+  local rc, nerr = self:_close(err ~= nil)
+  local implicit = self._implicit_root
+  if implicit then M.close_root_actor() end
+  if err == nil and rc ~= 0 and rc ~= E.ECANCELLED then raise(rc, nerr, "nursery") end
+end
+
+------------------------------------------------------------------------------
+-- The actor (runtime) of this process
+
+local context_fns = setmetatable({}, {__mode = "k"})
+
+--- Mark a served function as a context endpoint: fn(ctx, kwargs).
+-- opts.pld_spec limits its payloads (e.g. "int", "{name:str}").
+function M.context(fn, opts)
+  assert(type(fn) == "function", "tractor.context expects a function")
+  context_fns[fn] = opts or {}
+  return fn
+end
+
+--- Serve the functions of module table `tbl` under namespace `ns`.
+function M.register_module(ns, tbl)
+  assert(S.rt, "no actor runtime is open")
+  if type(tbl) ~= "table" then
+    error(("module '%s' must return a table of functions (got %s)"):format(ns, type(tbl)), 2)
+  end
+  S.funcs[ns] = tbl
+  for name, f in pairs(tbl) do
+    if type(name) == "string" and type(f) == "function" then
+      local copts = context_fns[f]
+      local rc = C.rt_register(S.rt, ns, name, copts and C.FUNC_CONTEXT or C.FUNC_ASYNCFUNC,
+        copts and copts.pld_spec or nil)
+      if rc ~= 0 and rc ~= E.EEXIST then raise(rc, nil, ("register %s.%s"):format(ns, name)) end
+    end
+  end
+  S.serving = true
+end
+
+-- xpcall handler: keep the error and the Lua traceback of where it was
+-- raised, without the scheduler's own frames.
+local function keep_tb(e)
+  local tb = debug.traceback(nil, 2)
+  local cut = tb:find("\n%s*%[C%]: in function 'xpcall'")
+  return {e = e, tb = cut and tb:sub(1, cut - 1) or tb}
+end
+
+local function report_failure(c, w)
+  local e = w.e
+  if M.is_error(e, "Cancelled") and (C.ctx_cancel_called(c) or (S.rt and C.rt_cancelled(S.rt))) then
+    return C.ctx_finish(c, E.ECANCELLED)
+  end
+  if getmetatable(e) == Error and e._handle and e.src_uid then
+    C.ctx_set_remote_error(c, e)  -- relay (RemoteActorError, our uid appended)
+    return C.ctx_finish(c, E.EREMOTE)
+  end
+  local etype, msg = "LuaError", tostring(e)
+  if type(e) == "table" then
+    etype = e.type and tostring(e.type) or "LuaError"
+    msg = e.message ~= nil and tostring(e.message) or msg
+  end
+  local tb = msg .. "\n" .. (type(w.tb) == "string" and w.tb or "")
+  C.ctx_set_error(c, etype, msg, tb)
+  return C.ctx_finish(c, E.EINVAL)
+end
+
+local function run_served(c, ns, fname, kind)
+  local task = current()
+  local mod = S.funcs[ns]
+  local fn = mod and mod[fname]
+  if C.ctx_cancel_called(c) then return C.ctx_finish(c, E.ECANCELLED) end
+  if type(fn) ~= "function" then
+    C.ctx_set_error(c, "AttributeError", ("module `%s` has no function `%s`"):format(ns, fname))
+    return C.ctx_finish(c, E.ENOTFOUND)
+  end
+  local rc, kwargs = C.ctx_kwargs(c)
+  if rc ~= 0 then
+    C.ctx_set_error(c, "MsgTypeError", kwargs and kwargs.message or C.strerror(rc))
+    return C.ctx_finish(c, rc)
+  end
+  local ok, res, ctx
+  if kind == C.FUNC_CONTEXT then
+    ctx = new_context(c, "callee")
+    ctx.task = task
+    ok, res = xpcall(fn, keep_tb, ctx, kwargs)
+    for _, st in ipairs(ctx._streams) do
+      if not st.closed then st.closed = true; C.stream_release(st._s) end
+    end
+  else
+    ok, res = xpcall(fn, keep_tb, kwargs)
+  end
+  if not ok then return report_failure(c, res) end
+  local err
+  rc, err = C.ctx_set_result(c, res)
+  if rc ~= 0 then
+    local msg = ("%s.%s returned a value that cannot be sent: %s"):format(ns, fname,
+      err and err.message or C.strerror(rc))
+    C.ctx_set_error(c, rc == E.EMSGTYPE and "MsgTypeError" or "TypeError", msg, msg)
+    return C.ctx_finish(c, rc)
+  end
+  return C.ctx_finish(c, 0)
+end
+
+function S.spawn_served(c)
+  local _, ns, fname, kind = C.ctx_info(c)
+  new_task(run_served, {}, c, c, ns, fname, kind)
+end
+
+local function load_module(name)
+  local mod = require(name)
+  M.register_module(name, mod)
+  return mod
+end
+
+--- This actor: {name, uuid, addr, is_child, is_registrar}.
+function M.current_actor()
+  assert(S.rt, "no actor runtime is open")
+  return C.rt_info(S.rt)
+end
+
+--- Log through the runtime's logger: tractor.log("info", "hello").
+function M.log(level, msg)
+  local lvl = type(level) == "number" and level or C.log_level(level)
+  if lvl < 0 then lvl = 20 end
+  C.log(S.rt, lvl, "lua", tostring(msg))
+end
+
+--- Open this process's root actor. opts: name ("root"), transport ("tcp" or
+-- "uds"), bind_addr, registry_addrs, enable_registrar (true), loglevel,
+-- module_path (C modules), handle_signals (true), enable_modules (Lua
+-- modules this actor serves). With `fn`, runs fn(actor_info) and closes.
+function M.open_root_actor(opts, fn)
+  if type(opts) == "function" then opts, fn = nil, opts end
+  if S.rt then error("an actor runtime is already open in this process", 2) end
+  opts = opts or {}
+  local rc, rt = C.rt_open{name = opts.name or "root", transport = opts.transport,
+    bind_addr = opts.bind_addr, registry_addrs = opts.registry_addrs,
+    enable_registrar = opts.enable_registrar, loglevel = opts.loglevel,
+    module_path = opts.module_path, handle_signals = opts.handle_signals}
+  if rc ~= 0 then raise(rc, nil, "open_root_actor") end
+  S.rt, S.uuid = rt, C.rt_info(rt).uuid
+  for _, name in ipairs(opts.enable_modules or {}) do load_module(name) end
+  if not fn then
+    return setmetatable(C.rt_info(rt), {__close = function() M.close_root_actor() end})
+  end
+  local r = pack(xpcall(fn, function(e) return e end, C.rt_info(rt)))
+  M.close_root_actor()
+  if not r[1] then error(r[2], 0) end
+  return unpack(r, 2, r.n)
+end
+
+--- Close the actor: cancel served tasks, let them finish (bounded), close.
+function M.close_root_actor()
+  local rt = S.rt
+  if not rt then return end
+  C.rt_cancel(rt)
+  local deadline = now() + 2
+  while (#S.tasks > 0 or C.rt_wait(rt, 0) ~= 0) and now() < deadline do
+    S.step(math.min(deadline, now() + 0.05))
+  end
+  S.rt, S.uuid, S.serving = nil, nil, false
+  C.rt_close(rt)
+end
+
+--- Open an actor nursery: tractor.open_nursery([opts,] function(an) ... end)
+-- or `local an <close> = tractor.open_nursery()`. Opens (and afterwards
+-- closes) a root actor with `opts` when none is running. On exit waits for
+-- run_in_actor results and for daemon children to be cancelled; a failure in
+-- the block or in a child cancels every child.
+function M.open_nursery(opts, fn)
+  if type(opts) == "function" then opts, fn = nil, opts end
+  local implicit = false
+  if not S.rt then
+    M.open_root_actor(opts)
+    implicit = true
+  end
+  local rc, n = C.nursery_open(S.rt)
+  if rc ~= 0 then
+    if implicit then M.close_root_actor() end
+    raise(rc, nil, "open_nursery")
+  end
+  local an = setmetatable({_n = n, portals = {}}, Nursery)
+  if not fn then
+    an._implicit_root = implicit
+    return an
+  end
+  local r = pack(xpcall(fn, function(e) return e end, an))
+  local ok2, crc, cerr = pcall(an._close, an, not r[1])
+  if implicit then M.close_root_actor() end
+  if not r[1] then error(r[2], 0) end
+  if not ok2 then error(crc, 0) end
+  if crc ~= 0 and crc ~= E.ECANCELLED then raise(crc, cerr, "nursery") end
+  return unpack(r, 2, r.n)
+end
+
+--- Connect to an actor listening at `addr` (multiaddr, host:port or path).
+function M.connect(addr, timeout)
+  assert(S.rt, "no actor runtime is open")
+  local ms = timeout and math.floor(timeout * 1000) or -1
+  local rc, p = await_job(C.portal_connect(true, S.rt, addr, ms))
+  if rc ~= 0 then raise(rc, nil, ("connect('%s')"):format(addr)) end
+  return new_portal(p)
+end
+
+--- Portal to the actor registered as `name` (raises LookupError if none).
+function M.find_actor(name, timeout)
+  assert(S.rt, "no actor runtime is open")
+  local ms = timeout and math.floor(timeout * 1000) or -1
+  local rc, p = await_job(C.find_actor(true, S.rt, name, ms))
+  if rc ~= 0 then raise(rc, nil, ("find_actor('%s')"):format(name)) end
+  return new_portal(p)
+end
+
+--- Wait until an actor called `name` registers, then connect.
+function M.wait_for_actor(name, timeout)
+  assert(S.rt, "no actor runtime is open")
+  local ms = timeout and math.floor(timeout * 1000) or -1
+  local rc, p = await_job(C.wait_for_actor(true, S.rt, name, ms))
+  if rc ~= 0 then raise(rc, nil, ("wait_for_actor('%s')"):format(name)) end
+  return new_portal(p)
+end
+
+--- Values: tractor.bin(s) sends s as msgpack bin; tractor.map(t) sends t as
+-- a map even when empty or array-like.
+function M.bin(s)
+  assert(type(s) == "string", "tractor.bin expects a string")
+  return setmetatable({s}, C.bin_mt)
+end
+
+function M.map(t)
+  return setmetatable(t or {}, C.map_mt)
+end
+
+M.encode, M.decode = C.encode, C.decode
+
+------------------------------------------------------------------------------
+-- The Lua child host (tractor_child.lua calls this)
+
+local function module_error_type(msg)
+  return msg:find("module '[^']*' not found") and "ModuleNotFoundError" or "ImportError"
+end
+
+--- Run this process as a child actor: `argv` is the child command line
+-- (--uid ... --parent_addr ... --loglevel L). Returns the exit status.
+function M.run_child(argv)
+  local rc, rt = C.rt_open{child_argv = argv}
+  if rc ~= 0 then
+    io.stderr:write(("tractor_child.lua: cannot start: %s\n"):format(C.strerror(rc)))
+    return 2
+  end
+  S.rt, S.uuid = rt, C.rt_info(rt).uuid
+  for _, name in ipairs(C.rt_enabled_modules(rt)) do
+    local ok, w = xpcall(load_module, keep_tb, name)
+    if not ok then
+      local msg = tostring(M.is_error(w.e) and w.e.message or w.e)
+      C.log(rt, 40, "child", ("loading Lua module %s failed: %s"):format(name, msg))
+      C.rt_boot_failed(rt, module_error_type(msg), msg, w.tb or "")
+      S.rt = nil
+      C.rt_close(rt)
+      return 1
+    end
+  end
+  S.serving = true
+  rc = C.rt_serve(rt)
+  if rc == 0 then
+    while C.rt_wait(rt, 0) ~= 0 do S.step() end
+  end
+  S.rt, S.uuid, S.serving = nil, nil, false
+  C.rt_close(rt)
+  return rc == 0 and 0 or 1
+end
+
+return M
