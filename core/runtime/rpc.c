@@ -203,6 +203,8 @@ static int on_handshake(tr__chan_t *c) {
     }
     pthread_mutex_lock(&rt->mu);
     tr__peer_add(rt, c);
+    /* wake tr__portal_connect_addr, which waits for the handshake */
+    pthread_cond_broadcast(&rt->wait_cond);
     pthread_mutex_unlock(&rt->mu);
     return tr__spawn_on_handshake(rt, c);
 }
