@@ -322,6 +322,21 @@ int tr_nursery_close(tr_nursery_t *n, int block_error, tr_error_t **err) {
         pthread_mutex_lock(&rt->mu);
         while (!all_exited(n) && !rt->cancelled) wait_some(n, tr__now_ns() + 100000000ull);
         int c = rt->cancelled;
+        if (!c) {
+            /* a daemon may have reported a failure just before exiting (its
+             * modules did not load): read its channel to the end (bounded),
+             * then raise such errors too */
+            uint64_t until = tr__now_ns() + 200000000ull;
+            for (;;) {
+                int open = 0;
+                for (tr__child_t *ch = n->children; ch; ch = ch->next_in_n)
+                    if (ch->chan && !ch->chan_closed) open = 1;
+                if (!open || tr__now_ns() >= until) break;
+                wait_some(n, until);
+            }
+            for (tr__child_t *ch = n->children; ch; ch = ch->next_in_n)
+                if (ch->boot_error && ne < 256) errs[ne++] = tr_error_copy(ch->boot_error);
+        }
         pthread_mutex_unlock(&rt->mu);
         if (c) cancel_children(n, 0);
     }
