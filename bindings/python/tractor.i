@@ -1092,7 +1092,7 @@ PyObject *nursery_close(tr_nursery_t *n, int block_error) {
         tr_error_free(err);
         Py_RETURN_NONE;
     }
-    if (!err) return Py_BuildValue("{s:i}", "code", rc);
+    if (!err) return raise_code(rc, NULL, "ActorNursery"); /* e.g. Ctrl-C */
     return error_info(err, err);
 }
 

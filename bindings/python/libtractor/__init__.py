@@ -32,7 +32,7 @@ from ._exceptions import (ActorFailedToStart, Cancelled, ClosedResourceError,
 from ._pldspec import to_spec
 from ._state import current_actor, fail_after, is_root_process
 from ._portal import Context, MsgStream, Portal
-from ._runtime import Actor, context, open_root_actor
+from ._runtime import Actor, checkpoint, context, open_root_actor, sleep
 from ._supervise import ActorNursery, open_nursery
 from ._discovery import connect, find_actor, get_registry, query_actor, wait_for_actor
 
@@ -44,7 +44,8 @@ __all__ = [
     "Actor", "ActorFailedToStart", "ActorNursery", "Cancelled", "ClosedResourceError",
     "Context", "ContextCancelled", "EndOfStream", "Lagged", "ModuleNotExposed", "MsgStream",
     "MsgTypeError", "NoRuntime", "Portal", "RemoteActorError", "StreamOverrun",
-    "TooSlowError", "TractorError", "TransportClosed", "WouldBlock", "connect", "context",
+    "TooSlowError", "TractorError", "TransportClosed", "WouldBlock", "checkpoint", "connect",
+    "context",
     "current_actor", "fail_after", "find_actor", "get_registry", "is_root_process",
-    "open_nursery", "open_root_actor", "query_actor", "to_spec", "wait_for_actor",
+    "open_nursery", "open_root_actor", "query_actor", "sleep", "to_spec", "wait_for_actor",
 ]

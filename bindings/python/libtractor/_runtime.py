@@ -9,11 +9,13 @@ import inspect
 import os
 import sys
 import threading
+import time
 from types import ModuleType
 from typing import Any, Callable, Iterator
 
 from . import _state
 from . import _tractor_c as _c
+from ._exceptions import Cancelled
 from ._pldspec import to_spec
 from ._portal import Context
 
@@ -329,3 +331,28 @@ def open_root_actor(name: str = "root", *, registry_addrs=None, transport: str |
         yield actor
     finally:
         _close(actor)
+
+
+def checkpoint() -> None:
+    """Raise :class:`Cancelled` if the served task running on this thread
+    was cancelled (or, outside tasks, if the actor was). Call it from long
+    pure-Python loops, which the runtime cannot interrupt by itself."""
+    task = _c.current_task()
+    if task is not None:
+        if _c.ctx_cancel_called(task):
+            raise Cancelled("the task was cancelled")
+    elif _state._actor is not None and _state._actor._h is not None and \
+            _c.runtime_cancelled(_state._actor._h):
+        raise Cancelled("the actor was cancelled")
+
+
+def sleep(seconds: float) -> None:
+    """Sleep, but wake up with :class:`Cancelled` as soon as the task (or
+    the actor) is cancelled (it checks every 10 ms), like ``trio.sleep``."""
+    end = time.monotonic() + seconds
+    while True:
+        checkpoint()
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        time.sleep(min(left, 0.01))

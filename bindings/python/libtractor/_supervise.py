@@ -95,10 +95,12 @@ class ActorNursery:
 
     def _close(self, block_error: bool) -> BaseException | None:
         h, self._h = self._h, None
-        info = _c.nursery_close(h, int(block_error))
-        for p in self._portals:
-            p.release()
-        self._portals.clear()
+        try:
+            info = _c.nursery_close(h, int(block_error))
+        finally:
+            for p in self._portals:
+                p.release()
+            self._portals.clear()
         if info is None:
             return None
         return _c.make_error(info.get("code", -8), info, "ActorNursery")
