@@ -290,9 +290,20 @@ static void deliver_stream_msg(tr_ctx_t *c, const tr__msg_t *m, tr__chunk_t *chu
         snprintf(msg, sizeof msg,
                  "Actor '%s' context %s buffer full (%d msgs): a Yield from '%s' was dropped",
                  rt->aid.name, c->cid, c->bufsize, c->peer_name);
-        tr__uid_t sender = {tr__cstr(c->peer_name), tr__cstr(c->peer_uuid)};
-        tr__send_error_full(rt, c->chan, c->cid, "StreamOverrun", msg, "", NULL, &sender, NULL);
         TR__LOG(rt, TR_LOG_WARNING, "ctx", "%s", msg);
+        /* rt->mu is held (on_msg) and queueing a frame may take it
+         * (chan_request_flush): send on copies with the lock dropped */
+        char cid[TR__CID_LEN + 1], pname[128], puuid[64];
+        snprintf(cid, sizeof cid, "%s", c->cid);
+        snprintf(pname, sizeof pname, "%s", c->peer_name);
+        snprintf(puuid, sizeof puuid, "%s", c->peer_uuid);
+        tr__uid_t sender = {tr__cstr(pname), tr__cstr(puuid)};
+        tr__chan_t *ch = c->chan;
+        tr__chan_retain(ch);
+        pthread_mutex_unlock(&rt->mu);
+        tr__send_error_full(rt, ch, cid, "StreamOverrun", msg, "", NULL, &sender, NULL);
+        pthread_mutex_lock(&rt->mu);
+        tr__chan_release(ch);
         return;
     }
     tr__chunk_retain(chunk);
