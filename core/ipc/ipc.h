@@ -12,32 +12,8 @@
 
 #include "core/msg/msg.h"
 
-/* ---- addresses --------------------------------------------------------- */
-enum { TR__ADDR_NONE = 0, TR__ADDR_TCP = 1, TR__ADDR_UDS = 2 };
-
-typedef struct tr__addr {
-    int kind;
-    char host[64]; /* TCP host (IPv4 or IPv6 literal) or UDS directory */
-    int port;      /* TCP port */
-    char dir[256]; /* UDS directory */
-    char file[108];/* UDS file name */
-} tr__addr_t;
-
-/* Parse "/ip4/H/tcp/P", "/ip6/H/tcp/P", "/unix/PATH", "H:P", "[H]:P" or an
- * absolute UDS path. TR_EADDR with a message on failure. */
-int tr__addr_parse(const char *s, tr__addr_t *out, char *err, size_t errlen);
-/* Multiaddr text of `a` into buf. */
-int tr__addr_format(const tr__addr_t *a, char *buf, size_t len);
-/* Full UDS path dir/file into buf. */
-int tr__addr_uds_path(const tr__addr_t *a, char *buf, size_t len);
-/* The wire form: a 2-element msgpack array [host, port] or [dir, file]. */
-void tr__addr_encode(tr__wbuf_t *b, const tr__addr_t *a);
-int tr__addr_decode(tr__str_t raw, tr__addr_t *out);
-int tr__addr_equal(const tr__addr_t *a, const tr__addr_t *b);
-
-/* The UDS runtime directory: $XDG_RUNTIME_DIR/tractor or /tmp/tractor-<uid>,
- * created 0700; TR_EPERM when owned by someone else or too open. */
-int tr__rt_dir(char *buf, size_t len, char *err, size_t errlen);
+/* ---- addresses: see core/ipc/addr.h ------------------------------------ */
+#include "core/ipc/addr.h"
 
 /* ---- read chunks: refcounted buffers that payload slices point into ---- */
 typedef struct tr__chunk {
