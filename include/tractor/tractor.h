@@ -159,7 +159,10 @@ typedef struct tr_runtime_opts {
     const char *bind_addr;    /* listen address (multiaddr or host:port or
                                  path); NULL = random on the transport */
     const char *registry_addrs; /* comma-separated registrar addresses;
-                                   NULL = tractor's default for the transport */
+                                   NULL = $TRACTOR_REGISTRY_ADDR, else
+                                   tractor's default for the transport:
+                                   127.0.0.1:1616 (tcp) or
+                                   <rt dir>/registry@1616.sock (uds) */
     const char *loglevel;     /* NULL = $TRACTOR_LOGLEVEL or "ERROR" */
     const char *module_path;  /* C module search path (':' separated);
                                  default $TRACTOR_MODULE_PATH */
@@ -168,8 +171,8 @@ typedef struct tr_runtime_opts {
     int child_argc;           /* child mode: the host's command line */
     char **child_argv;        /*   (--uid ... --parent_addr ... --loglevel) */
     uint32_t max_frame_size;  /* default 64 MiB */
-    int enable_registrar;     /* 1 (default): elect/join a registrar at boot;
-                                 0: no discovery at all (standalone) */
+    int enable_registrar;     /* tr_registrar_mode_t; TR_REGISTRAR_ELECT
+                                 (default) */
 } tr_runtime_opts_t;
 
 /* Fill `opts` with defaults (and opts->size). */
@@ -539,17 +542,31 @@ TR_API void tr_error_free(tr_error_t *e);
 /* ------------------------------------------------------------------ */
 /* Discovery                                                           */
 
-/* Portal to the first actor registered as `name`, or TR_ENOTFOUND. Stale
- * addresses that refuse connection are deleted from the registrar. */
+/* Lookups go to the registrars in this actor's registry addresses (the
+ * registrar itself answers locally). timeout_ms bounds the whole call (0 =
+ * a short default for the lookups, -1 = no bound). TR_ESTATE when the
+ * runtime has no registrar (TR_REGISTRAR_NONE); TR_ETRANSPORT when no
+ * registrar could be reached. A name matches the actor name only (tractor
+ * also matched uuids). */
+
+/* Portal to the first actor registered as `name`, or TR_ENOTFOUND. Its
+ * addresses are tried in preference order (UDS > loopback TCP > remote);
+ * stale addresses that refuse connection are deleted from the registrar
+ * (and the lookup repeated: another actor of that name may be behind). */
 TR_API int tr_find_actor(tr_runtime_t *rt, const char *name,
                          tr_portal_t **out, int timeout_ms);
-/* Wait until an actor called `name` registers, then connect. */
+/* Wait until an actor called `name` registers, then connect. Keeps
+ * retrying while the registrar is unreachable (e.g. restarting).
+ * TR_ETIMEDOUT, TR_ECANCELLED; timeout 0 polls (TR_EAGAIN). */
 TR_API int tr_wait_for_actor(tr_runtime_t *rt, const char *name,
                              tr_portal_t **out, int timeout_ms);
-/* The preferred address of `name` (multiaddr) or TR_ENOTFOUND. */
+/* The preferred address of `name` (multiaddr) or TR_ENOTFOUND. Does not
+ * connect. */
 TR_API int tr_query_actor(tr_runtime_t *rt, const char *name, char *buf,
                           size_t buflen, int timeout_ms);
-/* The registry as msgpack {"name.uuid": [addr, ...]}. */
+/* The registry as msgpack {"name.uuid": [addr, ...]} (addresses in the
+ * wire form [host, port] / [dir, file]), from the first registrar that
+ * answers. */
 TR_API int tr_get_registry(tr_runtime_t *rt, tr_buf_t *out, int timeout_ms);
 
 #ifdef __cplusplus
