@@ -365,7 +365,11 @@ int tr_ctx_close(tr_ctx_t *c, int block_error) {
     pthread_mutex_unlock(&rt->mu);
     if (s) tr_stream_close(s);
     pthread_mutex_lock(&rt->mu);
-    int rc = tr__ctx_wait_outcome(c, tr__deadline(block_error ? 2000 : -1), 0);
+    /* a cancelled asyncfunc call sends nothing more (as tractor): do not
+     * wait 2 s for an outcome that will not come */
+    int wait_ms = block_error ? (c->kind == TR_FUNC_ASYNCFUNC ? 0 : 2000) : -1;
+    int rc = tr__ctx_wait_outcome(c, tr__deadline(wait_ms), 0);
+    if (rc == TR_EAGAIN) rc = TR_ETIMEDOUT;
     if (rc == 0 && c->outcome == TR__OUT_ERROR && !c->cancel_acked) rc = tr_error_code(c->error);
     tr__ctx_table_del(rt, c);
     tr_stream_t *own = c->stream;

@@ -469,7 +469,8 @@ TR_API int tr_ctx_limit_plds(tr_ctx_t *ctx, const char *pld_spec);
 
 /* Close the caller side: like leaving tractor's `open_context` block. If
  * `block_error` is non-zero the context is cancelled first. Waits for the
- * outcome (bounded), releases the handle. */
+ * outcome (bounded; not at all for a cancelled tr_portal_start_call call,
+ * which sends nothing more), releases the handle. */
 TR_API int tr_ctx_close(tr_ctx_t *ctx, int block_error);
 
 /* Reference counting for bindings. */
