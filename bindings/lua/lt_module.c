@@ -133,6 +133,15 @@ static int l_clear(lua_State *L) {
     return 0;
 }
 
+/* setenv(name, value): children inherit the process environment when they
+ * are spawned (TRACTOR_LUA_PATH, LUA_PATH...). Call before spawning. */
+static int l_setenv(lua_State *L) {
+    const char *k = luaL_checkstring(L, 1);
+    int rc = lua_isnil(L, 2) ? unsetenv(k) : setenv(k, luaL_checkstring(L, 2), 1);
+    lua_pushboolean(L, rc == 0);
+    return 1;
+}
+
 /* ---- runtime ------------------------------------------------------------------ */
 
 /* rt_open(opts) -> rc, rt */
@@ -599,6 +608,7 @@ static const luaL_Reg module_fns[] = {
     {"monotonic", l_monotonic},
     {"wait", l_wait},
     {"clear", l_clear},
+    {"setenv", l_setenv},
     {"rt_open", l_rt_open},
     {"rt_close", l_rt_close},
     {"rt_serve", l_rt_serve},

@@ -51,8 +51,9 @@ function Error.__tostring(e)
       head = head .. ("\n  (%d) %s"):format(i, tostring(sub):gsub("\n", "\n      "))
     end
   end
-  if e.tb_str and e.tb_str ~= "" then
-    head = head .. "\n  remote traceback:\n    " .. e.tb_str:gsub("\n", "\n    ")
+  local tb = e.tb_str and e.tb_str:gsub("%s+$", "")
+  if tb and tb ~= "" then
+    head = head .. "\n  remote traceback:\n    " .. tb:gsub("\n", "\n    ")
   end
   return head
 end
@@ -220,6 +221,17 @@ local function await(poll, shield, wake_at)
 end
 M._await = await
 
+-- await with a time limit (shielded: for cleanup paths); TR_ETIMEDOUT after
+-- `secs`.
+local function await_for(poll, secs)
+  local dl = now() + secs
+  return await(function()
+    local r = pack(poll())
+    if r[1] == E.EAGAIN and now() >= dl then return E.ETIMEDOUT end
+    return unpack(r, 1, r.n)
+  end, true, dl)
+end
+
 local function await_job(job, shield)
   if type(job) == "number" then return job end
   return await(function() return C.job_poll(job) end, shield)
@@ -313,6 +325,7 @@ function TaskGroup:spawn(fn, ...)
   local scopes = {}
   for i, sc in ipairs(self.parent_scopes) do scopes[i] = sc end
   local t = new_task(fn, scopes, self.parent_ctx, ...)
+  self.tasks[#self.tasks + 1] = t
   t.on_done = function(task)
     if task.failed and not (M.is_error(task.err, "Cancelled") and task.err._scope == self.scope) then
       self.errors[#self.errors + 1] = task.err
@@ -396,9 +409,16 @@ function Context:started(v)
   if rc ~= 0 then raise(rc, err, "ctx:started") end
 end
 
---- Open the context's stream: ctx:open_stream(function(stream) ... end) or
--- `local stream <close> = ctx:open_stream()`.
-function Context:open_stream(fn)
+--- Open the context's stream: ctx:open_stream([opts,] function(stream) ... end)
+-- or `local stream <close> = ctx:open_stream([opts])`. opts: allow_overruns
+-- (queue past the buffer instead of answering StreamOverrun),
+-- msg_buffer_size.
+function Context:open_stream(opts, fn)
+  if type(opts) == "function" then opts, fn = nil, opts end
+  if opts and (opts.allow_overruns ~= nil or opts.msg_buffer_size) then
+    local rc = C.ctx_set_overruns(self._c, opts.allow_overruns, opts.msg_buffer_size)
+    if rc ~= 0 then raise(rc, nil, "ctx:open_stream") end
+  end
   local rc, s = C.ctx_open_stream(self._c)
   if rc ~= 0 then raise(rc, nil, "ctx:open_stream") end
   local st = new_stream(s, self)
@@ -445,17 +465,30 @@ function Context:_own_cancel(e)
   return M.is_error(e, "ContextCancelled") and e.canceller ~= nil and e.canceller.uuid == S.uuid
 end
 
--- Caller: leave the context (tractor's open_context __aexit__).
+-- Caller: leave the context (tractor's open_context __aexit__). On the error
+-- path returns the error to raise instead of `err` (the callee's own error
+-- when `err` only says that its stream ended), or nil.
 function Context:_exit(ok, err)
   if self._closed then return end
   for _, st in ipairs(self._streams) do st:close() end
   local c = self._c
   if not ok then
+    local eoc = M.is_error(err, "EndOfChannel")
+    if eoc and not self._outcome then
+      -- the callee stopped its stream: its outcome follows shortly
+      local rc, v = await_for(function() return C.ctx_wait_for_result(c, 0) end, 2)
+      if rc ~= E.ETIMEDOUT then self._outcome = {rc = rc, value = v, err = v} end
+    end
     local has = C.ctx_state(c)
     self._closed = true
     -- cancel the callee unless it already finished, then release
     await_job(C.ctx_close(not has, c, not has), true)
-    return
+    local o = self._outcome
+    if eoc and o and o.rc ~= 0 then
+      local e = M.error_from(o.rc, o.err)
+      if not self:_own_cancel(e) then return e end
+    end
+    return nil
   end
   local r = pack(pcall(self.wait_for_result, self))
   self._closed = true
@@ -464,7 +497,9 @@ function Context:_exit(ok, err)
 end
 
 function Context:__close(err)
-  if self.side == "caller" then self:_exit(err == nil, err) end
+  if self.side ~= "caller" then return end
+  local e = self:_exit(err == nil, err)
+  if e then error(e, 0) end
 end
 
 ------------------------------------------------------------------------------
@@ -531,7 +566,7 @@ function Portal:open_context(ns, func, kwargs, opts, fn)
   local res = pack(pcall(fn, ctx, r[3]))
   if not res[1] then
     local e = res[2]
-    ctx:_exit(false, e)
+    e = ctx:_exit(false, e) or e
     if ctx:_own_cancel(e) then return end  -- our own cancel: absorbed
     error(e, 0)
   end
@@ -828,6 +863,16 @@ function M.wait_for_actor(name, timeout)
   return new_portal(p)
 end
 
+--- Add a directory (or a template with '?') where this process and the Lua
+-- children it spawns afterwards look for modules: prepended to package.path
+-- here and to $TRACTOR_LUA_PATH, which tractor_child.lua reads.
+function M.add_lua_path(dir)
+  local tmpl = dir:find("?", 1, true) and dir or (dir .. "/?.lua;" .. dir .. "/?/init.lua")
+  package.path = tmpl .. ";" .. package.path
+  local cur = os.getenv("TRACTOR_LUA_PATH")
+  C.setenv("TRACTOR_LUA_PATH", (cur and cur ~= "") and (dir .. ";" .. cur) or dir)
+end
+
 --- Values: tractor.bin(s) sends s as msgpack bin; tractor.map(t) sends t as
 -- a map even when empty or array-like.
 function M.bin(s)
@@ -860,9 +905,11 @@ function M.run_child(argv)
   for _, name in ipairs(C.rt_enabled_modules(rt)) do
     local ok, w = xpcall(load_module, keep_tb, name)
     if not ok then
-      local msg = tostring(M.is_error(w.e) and w.e.message or w.e)
+      local full = tostring(M.is_error(w.e) and w.e.message or w.e)
+      -- message: the first line, without the position of the require call
+      local msg = full:match("^[^\n]*"):gsub("^[^:]*tractor%.lua:%d+: ", "")
       C.log(rt, 40, "child", ("loading Lua module %s failed: %s"):format(name, msg))
-      C.rt_boot_failed(rt, module_error_type(msg), msg, w.tb or "")
+      C.rt_boot_failed(rt, module_error_type(msg), msg, full .. "\n" .. (w.tb or ""))
       S.rt = nil
       C.rt_close(rt)
       return 1
