@@ -53,6 +53,8 @@ static int mte(tr_ctx_t *c, const char *where, const char *why, tr_error_t **err
              tr__pldspec_text(c->spec), why);
     if (err) *err = tr__error_local(TR_EMSGTYPE, "MsgTypeError", msg);
     TR__LOG(c->rt, TR_LOG_ERROR, "ctx", "%s", msg);
+    /* a callee that fails on it ships a MsgTypeError to its caller */
+    if (c->side == TR__SIDE_CALLEE && !c->err_type) tr_ctx_set_error(c, "MsgTypeError", msg, NULL);
     return TR_EMSGTYPE;
 }
 
@@ -248,6 +250,16 @@ int tr_stream_recv(tr_stream_t *s, tr_buf_t *out, tr_error_t **err, int timeout_
             out->len = e.pld.n;
             out->_ref = e.chunk;
             rc = 0;
+            break;
+        }
+        if (c->dropped && !s->is_sub) {
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "%zu messages from '%s' were dropped: the stream buffer (%d) overran",
+                     c->dropped, c->peer_name, c->bufsize);
+            c->dropped = 0;
+            if (err) *err = tr__error_local(TR_EOVERRUN, "StreamOverrun", msg);
+            rc = TR_EOVERRUN;
             break;
         }
         if (c->outcome == TR__OUT_RESULT) {
@@ -464,6 +476,15 @@ int tr_ctx_limit_plds(tr_ctx_t *c, const char *spec) {
     pthread_mutex_lock(&c->rt->mu);
     tr__pldspec_free(c->spec);
     c->spec = s;
+    pthread_mutex_unlock(&c->rt->mu);
+    return 0;
+}
+
+int tr_ctx_set_overruns(tr_ctx_t *c, int allow, int msg_buffer_size) {
+    if (!c) return TR_EINVAL;
+    pthread_mutex_lock(&c->rt->mu);
+    c->allow_overruns = allow != 0;
+    if (msg_buffer_size > 0) c->bufsize = msg_buffer_size;
     pthread_mutex_unlock(&c->rt->mu);
     return 0;
 }

@@ -291,19 +291,11 @@ static void deliver_stream_msg(tr_ctx_t *c, const tr__msg_t *m, tr__chunk_t *chu
                  "Actor '%s' context %s buffer full (%d msgs): a Yield from '%s' was dropped",
                  rt->aid.name, c->cid, c->bufsize, c->peer_name);
         TR__LOG(rt, TR_LOG_WARNING, "ctx", "%s", msg);
-        /* rt->mu is held (on_msg) and queueing a frame may take it
-         * (chan_request_flush): send on copies with the lock dropped */
-        char cid[TR__CID_LEN + 1], pname[128], puuid[64];
-        snprintf(cid, sizeof cid, "%s", c->cid);
-        snprintf(pname, sizeof pname, "%s", c->peer_name);
-        snprintf(puuid, sizeof puuid, "%s", c->peer_uuid);
-        tr__uid_t sender = {tr__cstr(pname), tr__cstr(puuid)};
-        tr__chan_t *ch = c->chan;
-        tr__chan_retain(ch);
-        pthread_mutex_unlock(&rt->mu);
-        tr__send_error_full(rt, ch, cid, "StreamOverrun", msg, "", NULL, &sender, NULL);
-        pthread_mutex_lock(&rt->mu);
-        tr__chan_release(ch);
+        c->dropped++;
+        /* sending from the I/O thread under rt->mu is fine: the flush
+         * request only takes the dirty-list lock */
+        tr__uid_t sender = {tr__cstr(c->peer_name), tr__cstr(c->peer_uuid)};
+        tr__send_error_full(rt, c->chan, c->cid, "StreamOverrun", msg, "", NULL, &sender, NULL);
         return;
     }
     tr__chunk_retain(chunk);
@@ -491,8 +483,10 @@ void tr__ctx_task_done(tr_ctx_t *c, int rc) {
                                 c->has_canceller ? &canc : &self, NULL, NULL);
         }
         /* asyncfunc tasks cancelled send nothing (as tractor) */
-    } else if (rc == TR_ECANCELLED && remote) {
-        /* our caller's error cancelled us: nothing more to say for it */
+    } else if (remote && !c->relay_err) {
+        /* an error from our caller (e.g. StreamOverrun) crashed the task:
+         * relay it back boxed, as tractor's child does */
+        tr__send_error_full(rt, ch, c->cid, NULL, NULL, NULL, NULL, NULL, remote);
     } else if (c->relay_err) {
         tr__send_error_full(rt, ch, c->cid, NULL, NULL, NULL, NULL, NULL, c->relay_err);
     } else {

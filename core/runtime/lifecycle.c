@@ -197,6 +197,7 @@ int tr_runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out) {
         return TR_ENOMEM;
     }
     pthread_mutex_init(&rt->mu, NULL);
+    pthread_mutex_init(&rt->dirty_mu, NULL);
     pthread_condattr_init(&rt->cattr);
     pthread_condattr_setclock(&rt->cattr, CLOCK_MONOTONIC);
     pthread_cond_init(&rt->wait_cond, &rt->cattr);

@@ -95,15 +95,17 @@ void tr__post_sync(tr_runtime_t *rt, void (*fn)(tr_runtime_t *, void *),
     pthread_cond_destroy(&s.cond);
 }
 
+/* Any thread, any locks held (the dirty list has its own lock, so the I/O
+ * thread may send replies while holding rt->mu). */
 static void chan_request_flush(tr__chan_t *c) {
     tr_runtime_t *rt = c->owner;
-    pthread_mutex_lock(&rt->mu);
-    if (!c->next_dirty && rt->dirty != c) {
+    pthread_mutex_lock(&rt->dirty_mu);
+    if (!c->next_dirty) {
         tr__chan_retain(c);
         c->next_dirty = rt->dirty ? rt->dirty : c; /* self-loop marks tail */
         rt->dirty = c;
     }
-    pthread_mutex_unlock(&rt->mu);
+    pthread_mutex_unlock(&rt->dirty_mu);
     uv_async_send(&rt->wake);
 }
 
@@ -113,15 +115,17 @@ static void on_wake(uv_async_t *a) {
         pthread_mutex_lock(&rt->mu);
         tr__cmd_t *cmds = rt->cmd_head;
         rt->cmd_head = rt->cmd_tail = NULL;
+        pthread_mutex_unlock(&rt->mu);
+        pthread_mutex_lock(&rt->dirty_mu);
         tr__chan_t *d = rt->dirty;
         rt->dirty = NULL;
-        pthread_mutex_unlock(&rt->mu);
+        pthread_mutex_unlock(&rt->dirty_mu);
         if (!cmds && !d) break;
         while (d) {
+            pthread_mutex_lock(&rt->dirty_mu);
             tr__chan_t *next = d->next_dirty == d ? NULL : d->next_dirty;
-            pthread_mutex_lock(&rt->mu);
             d->next_dirty = NULL;
-            pthread_mutex_unlock(&rt->mu);
+            pthread_mutex_unlock(&rt->dirty_mu);
             if (!d->closed) tr__chan_flush(d);
             tr__chan_release(d);
             d = next;

@@ -110,6 +110,7 @@ struct tr_ctx {
     /* both */
     tr__ring_t q;
     size_t q_yields;
+    size_t dropped; /* Yields dropped on overrun, not yet reported */
     int bufsize;
     int allow_overruns;
     int stream_open, stream_closed, eoc, peer_stopped;
@@ -162,6 +163,7 @@ struct tr_runtime {
     uv_timer_t exit_timer;
     int io_running;
     tr__cmd_t *cmd_head, *cmd_tail;
+    pthread_mutex_t dirty_mu; /* guards `dirty` and chan->next_dirty */
     tr__chan_t *dirty;
 
     tr__aid_info_t aid;

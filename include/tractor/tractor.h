@@ -152,6 +152,17 @@ typedef enum {
                              tr_runtime_next_task)                          */
 } tr_task_mode_t;
 
+/* What a root does about the registrar at boot (see docs/discovery.md). */
+typedef enum {
+    TR_REGISTRAR_NONE = 0,   /* no discovery at all (standalone) */
+    TR_REGISTRAR_ELECT = 1,  /* tractor's election: join the registrar that
+                                answers at registry_addrs, or become it when
+                                nothing listens there (default) */
+    TR_REGISTRAR_JOIN = 2,   /* a registrar must already answer (clients) */
+    TR_REGISTRAR_BECOME = 3  /* we must become it (tractor's ensure_registry;
+                                registrar daemons) */
+} tr_registrar_mode_t;
+
 typedef struct tr_runtime_opts {
     size_t size;              /* sizeof(tr_runtime_opts_t); set by _init */
     const char *name;         /* actor name; default "root" */
@@ -463,6 +474,10 @@ TR_API int tr_ctx_set_remote_error(tr_ctx_t *ctx, const tr_error_t *e);
 
 /* Host task mode: report the function's return code. */
 TR_API int tr_ctx_finish(tr_ctx_t *ctx, int rc);
+
+/* Either side: let Yields queue past the buffer instead of answering
+ * StreamOverrun (allow != 0), and/or resize the buffer (size > 0). */
+TR_API int tr_ctx_set_overruns(tr_ctx_t *ctx, int allow, int msg_buffer_size);
 
 /* Limit this context's payloads (tractor's limit_plds). */
 TR_API int tr_ctx_limit_plds(tr_ctx_t *ctx, const char *pld_spec);

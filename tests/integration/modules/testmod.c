@@ -148,6 +148,30 @@ static int wait_in_stream(tr_ctx_t *ctx, void *ud) {
     return rc == TR_EEOC ? 0 : rc;
 }
 
+/* context: started, sleep `ms` before reading, then count what arrives
+ * (kwargs allow: let the buffer grow instead of overrunning) */
+static int sleepy_reader(tr_ctx_t *ctx, void *ud) {
+    (void)ud;
+    if (kw_int(ctx, "allow", 0)) tr_ctx_set_overruns(ctx, 1, 0);
+    int rc = tr_ctx_started(ctx, NULL, 0);
+    if (rc) return rc;
+    tr_stream_t *s;
+    if ((rc = tr_ctx_open_stream(ctx, &s))) return rc;
+    usleep((useconds_t)kw_int(ctx, "ms", 300) * 1000);
+    int64_t n = 0;
+    for (;;) {
+        tr_buf_t b;
+        rc = tr_stream_recv(s, &b, NULL, -1);
+        if (rc) break;
+        tr_buf_release(&b);
+        n++;
+    }
+    tr_stream_release(s);
+    if (rc != TR_EEOC) return rc;
+    set_int(ctx, n);
+    return 0;
+}
+
 /* context: cancel ourselves after started */
 static int self_cancel(tr_ctx_t *ctx, void *ud) {
     (void)ud;
@@ -254,6 +278,7 @@ int tr_module_init_testmod(tr_runtime_t *rt) {
     rc |= tr_register_func(rt, "testmod", "echo", TR_FUNC_CONTEXT, echo, NULL, NULL);
     rc |= tr_register_func(rt, "testmod", "producer", TR_FUNC_CONTEXT, producer, NULL, NULL);
     rc |= tr_register_func(rt, "testmod", "wait_in_stream", TR_FUNC_CONTEXT, wait_in_stream, NULL, NULL);
+    rc |= tr_register_func(rt, "testmod", "sleepy_reader", TR_FUNC_CONTEXT, sleepy_reader, NULL, NULL);
     rc |= tr_register_func(rt, "testmod", "self_cancel", TR_FUNC_CONTEXT, self_cancel, NULL, NULL);
     rc |= tr_register_func(rt, "testmod", "fail_before_started", TR_FUNC_CONTEXT, fail_before_started, NULL, NULL);
     rc |= tr_register_func(rt, "testmod", "spawn_and_call", TR_FUNC_ASYNCFUNC, spawn_and_call, NULL, NULL);
