@@ -523,6 +523,13 @@ static int l_ctx_set_remote_error(lua_State *L) {
     return 1;
 }
 
+/* ctx_set_overruns(c, allow, msg_buffer_size) -> rc */
+static int l_ctx_set_overruns(lua_State *L) {
+    tr_ctx_t *c = lt_check_open(L, 1, LT_CTX);
+    lua_pushinteger(L, tr_ctx_set_overruns(c, lua_toboolean(L, 2), (int)luaL_optinteger(L, 3, 0)));
+    return 1;
+}
+
 static int l_ctx_limit_plds(lua_State *L) {
     tr_ctx_t *c = lt_check_open(L, 1, LT_CTX);
     lua_pushinteger(L, tr_ctx_limit_plds(c, luaL_checkstring(L, 2)));
@@ -640,6 +647,7 @@ static const luaL_Reg module_fns[] = {
     {"ctx_set_error", l_ctx_set_error},
     {"ctx_set_remote_error", l_ctx_set_remote_error},
     {"ctx_limit_plds", l_ctx_limit_plds},
+    {"ctx_set_overruns", l_ctx_set_overruns},
     {"ctx_finish", l_ctx_finish},
     {"ctx_release", l_ctx_release},
     {"stream_send", l_stream_send},
