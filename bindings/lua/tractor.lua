@@ -71,11 +71,18 @@ local LOCAL_TYPES = {
 }
 
 --- Build an Error from a status code and the optional table libtractor gave.
+local S -- the scheduler state, below
+
 function M.error_from(rc, t, where)
   if type(t) ~= "table" then
+    local text = C.strerror(rc)
+    if rc == E.ECANCELLED and S.rt then
+      local yes, why = C.rt_cancelled(S.rt)
+      if yes then text = ("the actor was cancelled (%s)"):format(why or "?") end
+    end
     t = {
       type = LOCAL_TYPES[rc] or "TractorError",
-      message = (where and (where .. ": ") or "") .. C.strerror(rc),
+      message = (where and (where .. ": ") or "") .. text,
       rc = rc, code = C.err_name(rc), relay_path = {}, tb_str = "",
     }
   elseif where and not t.where then
@@ -101,7 +108,7 @@ end
 ------------------------------------------------------------------------------
 -- Scheduler: tasks are coroutines; everything that waits is a poll.
 
-local S = {
+S = {
   rt = nil,           -- the runtime userdata
   uuid = nil,
   tasks = {},         -- live tasks, in spawn order (compacted lazily)
@@ -235,6 +242,13 @@ end
 local function await_job(job, shield)
   if type(job) == "number" then return job end
   return await(function() return C.job_poll(job) end, shield)
+end
+
+-- Release a caller-side context: at once when its outcome is known, else
+-- cancel the callee first (on a helper thread: that waits for the ack).
+local function close_ctx(c)
+  local has = C.ctx_state(c)
+  return await_job(C.ctx_close(not has, c, not has), true)
 end
 
 local function new_task(fn, scopes, ctx, ...)
@@ -479,10 +493,8 @@ function Context:_exit(ok, err)
       local rc, v = await_for(function() return C.ctx_wait_for_result(c, 0) end, 2)
       if rc ~= E.ETIMEDOUT then self._outcome = {rc = rc, value = v, err = v} end
     end
-    local has = C.ctx_state(c)
     self._closed = true
-    -- cancel the callee unless it already finished, then release
-    await_job(C.ctx_close(not has, c, not has), true)
+    close_ctx(c) -- cancels the callee unless it already finished
     local o = self._outcome
     if eoc and o and o.rc ~= 0 then
       local e = M.error_from(o.rc, o.err)
@@ -492,7 +504,7 @@ function Context:_exit(ok, err)
   end
   local r = pack(pcall(self.wait_for_result, self))
   self._closed = true
-  await_job(C.ctx_close(false, c, false), true)
+  close_ctx(c)
   if not r[1] then error(r[2], 0) end
 end
 
@@ -524,12 +536,9 @@ function Portal:run_from_ns(ns, func, kwargs)
   local where = ("run_from_ns('%s', '%s')"):format(ns, func)
   if rc ~= 0 then raise(rc, c, where) end
   local r = pack(pcall(await, function() return C.ctx_wait_for_result(c, 0) end))
-  if not r[1] then
-    -- cancelled or timed out while waiting: abandon the call (cancel it)
-    await_job(C.ctx_close(true, c, true), true)
-    error(r[2], 0)
-  end
-  await_job(C.ctx_close(false, c, false), true)
+  -- done, or cancelled/timed out while waiting: then abandon the call
+  close_ctx(c)
+  if not r[1] then error(r[2], 0) end
   if r[2] ~= 0 then raise(r[2], r[3], where) end
   return r[3]
 end
@@ -556,8 +565,7 @@ function Portal:open_context(ns, func, kwargs, opts, fn)
   if rc ~= 0 then raise(rc, c, where) end
   local r = pack(pcall(await, function() return C.ctx_wait_started(c, 0) end))
   if not r[1] or r[2] ~= 0 then
-    local has = C.ctx_state(c)
-    await_job(C.ctx_close(not has, c, not has), true)
+    close_ctx(c)
     if not r[1] then error(r[2], 0) end
     raise(r[2], r[3], where)
   end

@@ -146,4 +146,24 @@ test("a deadline inside a served function raises TimeoutError at the caller", fu
   end)
 end)
 
+test("SIGINT to a Lua root cancels the whole tree", function()
+  local pid
+  local t0 = tractor._C.monotonic()
+  local e = H.raises(tractor.open_nursery, H.root_opts(nil, {handle_signals = true}), function(an)
+    local p = an:start_actor("sigchild", {enable_modules = {"luamod"}})
+    pid = p.pid
+    tractor.open_task_group(function(tg)
+      tg:spawn(function() p:run_from_ns("luamod", "sleep_forever") end)
+      tg:spawn(function()
+        -- from another process: system() itself ignores SIGINT while it runs
+        os.execute(("(sleep 0.3; kill -INT %d) &"):format(H.getpid()))
+        tractor.sleep(30)
+      end)
+    end)
+  end)
+  assert(tractor.is_error(e, "Cancelled"), tostring(e))
+  assert(not H.pid_alive(pid), "child gone")
+  assert(tractor._C.monotonic() - t0 < 10)
+end)
+
 return T
