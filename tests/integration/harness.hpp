@@ -123,6 +123,13 @@ struct Root {
         o.name = name;
         o.transport = transport.c_str();
         o.handle_signals = 0;
+        // Hermetic: each root elects itself registrar at a private address
+        // instead of the machine-wide default 127.0.0.1:1616, which other
+        // test processes (or unrelated programs) may hold.
+        registry = transport == "uds"
+                       ? rt_dir() + "/registry@" + std::to_string(getpid()) + ".sock"
+                       : std::string("127.0.0.1:0");
+        o.registry_addrs = registry.c_str();
         REQUIRE(tr_runtime_open(&o, &rt) == 0);
     }
     void close_and_check() {
