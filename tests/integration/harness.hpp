@@ -116,6 +116,7 @@ struct Root {
     tr_runtime_t *rt = nullptr;
     std::set<std::string> socks_before;
     std::vector<int> pids;  // every child pid we saw (grandchildren too)
+    std::string registry;   // this root's private registrar address
     explicit Root(const std::string &transport, const char *name = "root") {
         socks_before = sock_files();
         tr_runtime_opts_t o;
