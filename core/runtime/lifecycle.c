@@ -111,7 +111,7 @@ static void on_parent_connected(tr__chan_t *c, int status, const char *why, void
 static void cmd_connect_parent(tr_runtime_t *rt, void *arg) {
     (void)arg;
     int rc = tr__chan_connect(&rt->loop, &rt->parent_addr, &tr__rt_chan_cbs, rt, &rt->aid,
-                              rt->max_frame, 10000, on_parent_connected, rt);
+                              rt->max_frame, rt->hs_timeout_ms, on_parent_connected, rt);
     if (rc) {
         pthread_mutex_lock(&rt->mu);
         rt->boot_state = rc;
@@ -134,7 +134,7 @@ static void cmd_listen(tr_runtime_t *rt, void *arg) {
     l->owner = rt;
     l->local = &rt->aid;
     l->max_frame = rt->max_frame;
-    l->hs_timeout_ms = 10000;
+    l->hs_timeout_ms = rt->hs_timeout_ms;
     lc->rc = tr__listen(&rt->loop, l, &lc->addr, lc->err, sizeof lc->err);
     if (lc->rc == 0) rt->n_listeners++;
 }
@@ -208,6 +208,12 @@ int tr_runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out) {
     rt->handle_signals = o.handle_signals;
     rt->enable_registrar = o.enable_registrar;
     rt->max_frame = o.max_frame_size ? o.max_frame_size : 64u * 1024 * 1024;
+    rt->hs_timeout_ms = 10000;
+    if (opts && opts->size >= offsetof(tr_runtime_opts_t, handshake_timeout_ms) + sizeof(int) &&
+        o.handshake_timeout_ms > 0)
+        rt->hs_timeout_ms = o.handshake_timeout_ms;
+    else if (getenv("TRACTOR_HANDSHAKE_TIMEOUT_MS") && atoi(getenv("TRACTOR_HANDSHAKE_TIMEOUT_MS")) > 0)
+        rt->hs_timeout_ms = atoi(getenv("TRACTOR_HANDSHAKE_TIMEOUT_MS"));
     rt->module_path = tr__strdup(o.module_path ? o.module_path : getenv("TRACTOR_MODULE_PATH"));
     rt->aid.pid = getpid();
     rt->aid.is_registrar = 0;

@@ -171,6 +171,7 @@ struct tr_runtime {
     int loglevel;
     int transport; /* TR__ADDR_TCP / UDS */
     uint32_t max_frame;
+    int hs_timeout_ms;
     char *module_path;
     int task_mode;
     int handle_signals;

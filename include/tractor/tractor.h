@@ -184,6 +184,8 @@ typedef struct tr_runtime_opts {
     uint32_t max_frame_size;  /* default 64 MiB */
     int enable_registrar;     /* tr_registrar_mode_t; TR_REGISTRAR_ELECT
                                  (default) */
+    int handshake_timeout_ms; /* both sides of every connection; default
+                                 10000 ($TRACTOR_HANDSHAKE_TIMEOUT_MS) */
 } tr_runtime_opts_t;
 
 /* Fill `opts` with defaults (and opts->size). */

@@ -139,9 +139,20 @@ struct Root {
         rt = nullptr;
         CHECK(eventually([] { return children_of(getpid()).empty(); }));
         for (int p : pids) CHECK(eventually([p] { return !pid_alive(p); }));
-        CHECK(eventually([this] {
-            for (auto &f : sock_files())
-                if (!socks_before.count(f)) return false;
+        // only our own files count (name@pid.sock of this process or of a
+        // child we spawned): other tests run in parallel in the same dir
+        std::set<int> ours(pids.begin(), pids.end());
+        ours.insert(getpid());
+        CHECK(eventually([this, &ours] {
+            for (auto &f : sock_files()) {
+                if (socks_before.count(f)) continue;
+                auto at = f.rfind('@');
+                if (at == std::string::npos) continue;
+                if (ours.count(atoi(f.c_str() + at + 1))) {
+                    UNSCOPED_INFO("left behind: " << f);
+                    return false;
+                }
+            }
             return true;
         }));
     }

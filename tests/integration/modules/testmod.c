@@ -81,6 +81,7 @@ static int busy_forever(tr_ctx_t *ctx, void *ud) {
 /* context: started(n), echo every value back until Stop, return count */
 static int echo(tr_ctx_t *ctx, void *ud) {
     (void)ud;
+    if (kw_int(ctx, "allow", 0)) tr_ctx_set_overruns(ctx, 1, 0);
     uint8_t first = 0x2a; /* 42 */
     int rc = tr_ctx_started(ctx, &first, 1);
     if (rc) return rc;
