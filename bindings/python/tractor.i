@@ -668,13 +668,14 @@ static int exception_to_ctx(tr_ctx_t *ctx) {
     if (!cap) PyErr_Clear();
     if (cap && PyCapsule_CheckExact(cap)) {
         tr_error_t *e = PyCapsule_GetPointer(cap, "tr_error_t");
-        if (e) {
+        const char *src = e ? tr_error_src_name(e) : NULL;
+        if (e && src && *src) { /* raised in another actor: relay it */
             tr_ctx_set_remote_error(ctx, e);
             Py_DECREF(cap);
             if (tr_error_code(e) == TR_EMSGTYPE) rc = TR_EMSGTYPE;
             goto out;
         }
-        PyErr_Clear();
+        if (!e) PyErr_Clear();
     }
     Py_XDECREF(cap);
     PyObject *name = PyObject_GetAttrString(t, "__name__");
@@ -1315,6 +1316,13 @@ PyObject *ctx_info(tr_ctx_t *c) {
 PyObject *ctx_cancel_called(tr_ctx_t *c) {
     CHECK_HANDLE(c, "context");
     return PyBool_FromLong(tr_ctx_cancel_called(c));
+}
+
+PyObject *ctx_set_overruns(tr_ctx_t *c, int allow, int msg_buffer_size) {
+    CHECK_HANDLE(c, "context");
+    int rc = tr_ctx_set_overruns(c, allow, msg_buffer_size);
+    if (rc) return raise_code(rc, NULL, "Context.open_stream");
+    Py_RETURN_NONE;
 }
 
 PyObject *ctx_limit_plds(tr_ctx_t *c, const char *spec) {

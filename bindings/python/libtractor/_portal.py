@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 from . import _state
 from . import _tractor_c as _c
 from ._exceptions import (ClosedResourceError, ContextCancelled, EndOfStream,
-                          WouldBlock)
+                          TooSlowError, WouldBlock)
 from ._pldspec import to_spec
 
 
@@ -150,8 +150,19 @@ class MsgStream:
     def __enter__(self) -> "MsgStream":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, et, ev, tb) -> None:
+        if et is None or self._is_sub:
+            self.close()
+        else:
+            # the block failed: do not tell the peer we are done (Stop); the
+            # context's exit cancels it instead
+            self._abandon()
+
+    def _abandon(self) -> None:
+        h, self._h = self._h, None
+        if h is not None:
+            _c.stream_release(h)
+            self._ctx._streams.discard(self)
 
     def __del__(self) -> None:
         h, self._h = getattr(self, "_h", None), None
@@ -196,12 +207,23 @@ class Context:
 
     # -- both sides --------------------------------------------------------
 
-    def open_stream(self) -> MsgStream:
+    def open_stream(self, allow_overruns: bool | None = None,
+                    msg_buffer_size: int | None = None) -> MsgStream:
         """Open the context's one bidirectional stream (a context manager).
 
-        The callee must have called :meth:`started` first.
+        The callee must have called :meth:`started` first. Leaving the block
+        normally closes our end (the peer's iteration ends); leaving it with
+        an exception leaves the stream to the context, which cancels the
+        peer.
+
+        ``allow_overruns`` lets values queue past the receive buffer instead
+        of answering the sender with :class:`StreamOverrun`;
+        ``msg_buffer_size`` resizes that buffer (default 64).
         """
-        s = MsgStream(self, _c.ctx_open_stream(self._handle()))
+        h = self._handle()
+        if allow_overruns is not None or msg_buffer_size:
+            _c.ctx_set_overruns(h, int(bool(allow_overruns)), int(msg_buffer_size or 0))
+        s = MsgStream(self, _c.ctx_open_stream(h))
         self._streams.add(s)
         return s
 
@@ -299,6 +321,10 @@ class Context:
         return f"<Context {self.side} {self.func[0]}.{self.func[1]} cid={self.cid[:8]}>"
 
 
+#: how long leaving a context whose stream ended waits for the remote outcome
+_EOS_GRACE = 5.0
+
+
 class _OpenContext:
     """What :meth:`Portal.open_context` returns: a context manager giving
     ``(ctx, first)``."""
@@ -336,6 +362,16 @@ class _OpenContext:
                 # our own cancellation, raised from the stream: absorbed
                 ctx._outcome, ctx._has_outcome = ev, True
                 swallow = True
+            elif isinstance(ev, EndOfStream):
+                # the stream ended because the remote task did: if it failed,
+                # its error says more than the end of the stream
+                try:
+                    ok, outcome = _c.ctx_wait_for_result(ctx._h, _state.timeout_ms(_EOS_GRACE))
+                except TooSlowError:  # still running: cancelled below
+                    ok, outcome = True, None
+                if not ok and not ctx._cancelled_by_us(outcome):
+                    failed = True
+                    raise outcome from ev
         finally:
             h, ctx._h = ctx._h, None
             _c.ctx_close(h, int(failed and not swallow))

@@ -151,10 +151,10 @@ def fail_mid_stream(ctx):
 
 
 @tractor.context
-def no_reader(ctx, seconds=2.0):
+def no_reader(ctx, seconds=2.0, overruns_ok=False):
     """Started and a stream, but never reads it."""
     ctx.started()
-    with ctx.open_stream():
+    with ctx.open_stream(allow_overruns=overruns_ok):
         tractor.sleep(seconds)
     return "done"
 
