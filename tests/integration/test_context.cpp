@@ -174,34 +174,107 @@ TEST_CASE("context: a third actor cancelling the callee's actor names itself as 
     Daemon d(root, "target");
     tr_ctx_t *ctx;
     REQUIRE(tr_portal_open_context(d.p, "testmod", "wait_in_stream", nullptr, 0, nullptr, &ctx, nullptr, nullptr, 5000) == 0);
-    // a sibling actor connects to the target and cancels it
+    // a sibling finds the target through the registrar and cancels its actor
     tr_nursery_t *n2;
     REQUIRE(tr_nursery_open(root.rt, &n2) == 0);
     tr_spawn_opts_t so = c_opts();
     tr_portal_t *killer;
     REQUIRE(tr_nursery_start_actor(n2, "killer", &so, &killer, nullptr, 10000) == 0);
     root.pids.push_back(tr_portal_pid(killer));
-    char addr[512];
-    REQUIRE(tr_runtime_addr(root.rt, addr, sizeof addr) == 0);
-    // the killer cannot reach the target's address without discovery, so
-    // the test root plays the third actor through its own channel: cancel
-    // the target's whole actor from a second connection of ours.
-    tr_portal_t *third = nullptr;
-    // ask the target for its listening address via the portal's peer name
-    REQUIRE(tr_portal_cancel_actor(d.p, -1) == 0);
+    Pack kw;
+    kw.map(1).str("target").str("target");
     tr_buf_t res;
     tr_error_t *err = nullptr;
+    REQUIRE(tr_portal_run(killer, "testmod", "cancel_peer", kw.data(), kw.size(), &res, &err, 10000) == 0);
+    tr_buf_release(&res);
     CHECK(tr_ctx_wait_for_result(ctx, &res, &err, 5000) == TR_ECTXCANCELLED);
     REQUIRE(err);
-    CHECK(std::string(tr_error_canceller_name(err)) == "root");
+    CHECK(std::string(tr_error_canceller_name(err)) == "killer");
+    CHECK(std::string(tr_error_canceller_uuid(err)) == tr_portal_uuid(killer));
     tr_error_free(err);
-    (void)third;
-    tr_ctx_close(ctx, 0);
+    const char *cn;
+    REQUIRE(tr_ctx_canceller(ctx, &cn, nullptr));
+    CHECK(std::string(cn) == "killer");
+    CHECK(tr_ctx_close(ctx, 0) == TR_ECTXCANCELLED);  // not ours: reported
+    int tpid = tr_portal_pid(d.p);
+    CHECK(eventually([tpid] { return !pid_alive(tpid); }));
     tr_portal_release(d.p);
     CHECK(tr_nursery_close(d.n, 0, nullptr) == 0);
     CHECK(tr_portal_cancel_actor(killer, -1) == 0);
     tr_portal_release(killer);
     CHECK(tr_nursery_close(n2, 0, nullptr) == 0);
+    root.close_and_check();
+}
+
+TEST_CASE("broadcast: every subscriber receives every value", "[ctx][broadcast]") {
+    Root root("tcp");
+    Daemon d(root);
+    tr_ctx_opts_t o;
+    tr_ctx_opts_init(&o);
+    o.allow_overruns = 1;
+    Pack kw;
+    kw.map(2).str("ms").i(0).str("allow").i(1);
+    tr_ctx_t *ctx;
+    REQUIRE(tr_portal_open_context(d.p, "testmod", "echo", kw.data(), kw.size(), &o, &ctx, nullptr, nullptr, 5000) == 0);
+    tr_stream_t *s;
+    REQUIRE(tr_ctx_open_stream(ctx, &s) == 0);
+    const int K = 3, N = 50;
+    tr_stream_t *subs[K];
+    for (int i = 0; i < K; i++) REQUIRE(tr_stream_subscribe(s, &subs[i]) == 0);
+    std::vector<std::thread> th;
+    std::vector<int> got(K, 0), inorder(K, 1);
+    for (int i = 0; i < K; i++)
+        th.emplace_back([&, i] {
+            tr_buf_t b;
+            for (int j = 0; j < N; j++) {
+                if (tr_stream_recv(subs[i], &b, nullptr, 5000) != 0) break;
+                if (as_int(b) != j) inorder[i] = 0;
+                tr_buf_release(&b);
+                got[i]++;
+            }
+        });
+    for (int j = 0; j < N; j++) {
+        Pack v;
+        v.i(j);
+        REQUIRE(tr_stream_send(s, v.data(), v.size(), nullptr) == 0);
+    }
+    for (auto &t : th) t.join();
+    for (int i = 0; i < K; i++) {
+        CHECK(got[i] == N);
+        CHECK(inorder[i] == 1);
+        tr_stream_close(subs[i]);
+        tr_stream_release(subs[i]);
+    }
+    tr_stream_close(s);
+    tr_stream_release(s);
+    CHECK(tr_ctx_close(ctx, 0) == 0);
+    d.done();
+    root.close_and_check();
+}
+
+TEST_CASE("stream teardown race: a Return arriving while closing is still the result", "[ctx]") {
+    Root root("tcp");
+    Daemon d(root);
+    tr_ctx_opts_t o;
+    tr_ctx_opts_init(&o);
+    o.allow_overruns = 1;
+    for (int round = 0; round < 20; round++) {
+        Pack kw;
+        kw.map(1).str("count").i(round * 5);
+        tr_ctx_t *ctx;
+        REQUIRE(tr_portal_open_context(d.p, "testmod", "producer", kw.data(), kw.size(), &o, &ctx, nullptr, nullptr, 5000) == 0);
+        tr_stream_t *s;
+        REQUIRE(tr_ctx_open_stream(ctx, &s) == 0);
+        if (round % 2) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        tr_stream_close(s);  // discards what is queued, races the Return
+        tr_buf_t res;
+        REQUIRE(tr_ctx_wait_for_result(ctx, &res, nullptr, 5000) == 0);
+        CHECK(as_int(res) == round * 5);
+        tr_buf_release(&res);
+        tr_stream_release(s);
+        CHECK(tr_ctx_close(ctx, 0) == 0);
+    }
+    d.done();
     root.close_and_check();
 }
 

@@ -269,6 +269,35 @@ static int spawn_stuck_grandchild(tr_ctx_t *ctx, void *ud) {
     return rc ? rc : TR_ECANCELLED;
 }
 
+/* find the actor called `target` through the registrar and cancel it */
+static int cancel_peer(tr_ctx_t *ctx, void *ud) {
+    (void)ud;
+    const void *buf;
+    size_t len;
+    tr_ctx_kwargs(ctx, &buf, &len);
+    char name[128] = "";
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, buf, len, NULL) == MSGPACK_UNPACK_SUCCESS && u.data.type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+            msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+            if (kv->val.type == MSGPACK_OBJECT_STR && kv->val.via.str.size < sizeof name) {
+                memcpy(name, kv->val.via.str.ptr, kv->val.via.str.size);
+                name[kv->val.via.str.size] = 0;
+            }
+        }
+    msgpack_unpacked_destroy(&u);
+    tr_portal_t *p;
+    int rc = tr_find_actor(tr_ctx_runtime(ctx), name, &p, 5000);
+    if (rc) {
+        tr_ctx_set_error(ctx, "LookupError", "target not found in the registry", NULL);
+        return rc;
+    }
+    rc = tr_portal_cancel_actor(p, 2000);
+    tr_portal_release(p);
+    return rc;
+}
+
 int tr_module_init_testmod(tr_runtime_t *rt) {
     int rc = 0;
     rc |= tr_register_func(rt, "testmod", "add", TR_FUNC_ASYNCFUNC, add, NULL, NULL);
@@ -284,6 +313,7 @@ int tr_module_init_testmod(tr_runtime_t *rt) {
     rc |= tr_register_func(rt, "testmod", "fail_before_started", TR_FUNC_CONTEXT, fail_before_started, NULL, NULL);
     rc |= tr_register_func(rt, "testmod", "spawn_and_call", TR_FUNC_ASYNCFUNC, spawn_and_call, NULL, NULL);
     rc |= tr_register_func(rt, "testmod", "spawn_stuck_grandchild", TR_FUNC_ASYNCFUNC, spawn_stuck_grandchild, NULL, NULL);
+    rc |= tr_register_func(rt, "testmod", "cancel_peer", TR_FUNC_ASYNCFUNC, cancel_peer, NULL, NULL);
     rc |= tr_register_func(rt, "testmod", "typed", TR_FUNC_CONTEXT, echo, NULL, "int");
     return rc ? TR_EINVAL : 0;
 }
