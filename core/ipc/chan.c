@@ -20,6 +20,8 @@
 
 #define TR__CHUNK_DEFAULT (64 * 1024)
 #define TR__CHUNK_MIN_FREE 4096
+#define TR__NSPARE (sizeof(((tr__chan_t *)0)->spare) / sizeof(tr__chunk_t *))
+#define TR__SPARE_MAX (2 * 1024 * 1024) /* bigger chunks are not kept */
 #define TR__BURST_NS 30000 /* sends closer than this are batched */
 
 void (*tr__chan_request_flush)(tr__chan_t *c);
@@ -79,6 +81,7 @@ void tr__chan_release(tr__chan_t *c) {
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
     tr__chunk_release(c->rchunk);
+    for (size_t i = 0; i < TR__NSPARE; i++) tr__chunk_release(c->spare[i]);
     tr__wbuf_free(&c->wq);
     tr__wbuf_free(&c->inflight);
     pthread_mutex_destroy(&c->wmu);
@@ -268,6 +271,46 @@ int tr__chan_send_frame(tr__chan_t *c, const void *frame, size_t len) {
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* A chunk of at least `cap` bytes for reading: a spare nobody else holds
+ * any more, else a new one. */
+static tr__chunk_t *chunk_get(tr__chan_t *c, size_t cap) {
+    for (size_t i = 0; i < TR__NSPARE; i++) {
+        tr__chunk_t *s = c->spare[i];
+        if (s && s->cap >= cap &&
+            atomic_load_explicit(&s->refs, memory_order_acquire) == 1) {
+            c->spare[i] = NULL;
+            s->len = 0;
+            return s;
+        }
+    }
+    if (cap < TR__CHUNK_DEFAULT) cap = TR__CHUNK_DEFAULT;
+    else cap = (cap + TR__CHUNK_DEFAULT - 1) / TR__CHUNK_DEFAULT * TR__CHUNK_DEFAULT;
+    return tr__chunk_new(cap);
+}
+
+/* Retire the chunk we read into until now: keep it as a spare (our
+ * reference moves there) unless it is too big to keep around. */
+static void chunk_retire(tr__chan_t *c, tr__chunk_t *k) {
+    if (!k) return;
+    if (k->cap > TR__SPARE_MAX) {
+        tr__chunk_release(k);
+        return;
+    }
+    size_t slot = 0;
+    for (size_t i = 0; i < TR__NSPARE; i++) {
+        if (!c->spare[i]) {
+            slot = i;
+            goto put;
+        }
+    }
+    /* full: drop the one still most in use (or the first) */
+    for (size_t i = 0; i < TR__NSPARE; i++)
+        if (atomic_load(&c->spare[i]->refs) > atomic_load(&c->spare[slot]->refs)) slot = i;
+    tr__chunk_release(c->spare[slot]);
+put:
+    c->spare[slot] = k;
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
     (void)suggested;
     tr__chan_t *c = h->data;
@@ -288,9 +331,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
             k->len = pending;
             c->rpos = 0;
         } else {
-            size_t cap = TR__CHUNK_DEFAULT;
-            if (pending + need > cap) cap = pending + need;
-            tr__chunk_t *n = tr__chunk_new(cap);
+            tr__chunk_t *n = chunk_get(c, pending + need);
             if (!n) {
                 buf->base = NULL;
                 buf->len = 0;
@@ -298,7 +339,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
             }
             if (pending) memcpy(n->data, k->data + c->rpos, pending);
             n->len = pending;
-            tr__chunk_release(k);
+            chunk_retire(c, k);
             c->rchunk = k = n;
             c->rpos = 0;
         }

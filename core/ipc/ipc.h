@@ -79,6 +79,10 @@ struct tr__chan {
     tr__chunk_t *rchunk;
     size_t rpos; /* start of the unparsed bytes in rchunk */
     int reading;
+    /* chunks read earlier, kept (one reference each) for reuse once every
+     * payload slice into them has been released: no malloc/free and no
+     * fresh pages per chunk (I/O thread only) */
+    tr__chunk_t *spare[4];
 
     /* writing (any thread, under wmu) */
     pthread_mutex_t wmu;
