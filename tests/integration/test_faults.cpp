@@ -93,3 +93,49 @@ TEST_CASE("a channel dying mid-stream gives TransportClosed, not a hang", "[faul
     tr_nursery_close(n, 0, nullptr);
     root.close_and_check();
 }
+
+TEST_CASE("SIGINT at the root cancels the whole tree and the root exits cleanly", "[faults]") {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    pid_t root = fork();
+    REQUIRE(root >= 0);
+    if (root == 0) {
+        close(fds[0]);
+        tr_runtime_opts_t o;
+        tr_runtime_opts_init(&o);
+        o.name = "interrupted";
+        o.enable_registrar = 0;
+        o.handle_signals = 1;
+        tr_runtime_t *rt;
+        if (tr_runtime_open(&o, &rt)) _exit(3);
+        tr_nursery_t *n;
+        tr_nursery_open(rt, &n);
+        tr_spawn_opts_t so = c_opts();
+        int pids[2];
+        for (int i = 0; i < 2; i++) {
+            tr_portal_t *p;
+            if (tr_nursery_start_actor(n, i ? "d1" : "d0", &so, &p, nullptr, 10000)) _exit(4);
+            pids[i] = tr_portal_pid(p);
+            tr_portal_release(p);
+        }
+        if (write(fds[1], pids, sizeof pids) != (ssize_t)sizeof pids) _exit(6);
+        int rc = tr_nursery_close(n, 0, nullptr);  // daemons: waits until cancelled
+        int cancelled = tr_runtime_cancelled(rt) && !strcmp(tr_runtime_cancel_reason(rt), "sigint");
+        tr_runtime_close(rt);
+        _exit(rc == TR_ECANCELLED && cancelled ? 130 : 1);
+    }
+    close(fds[1]);
+    int pids[2] = {0, 0};
+    REQUIRE(read(fds[0], pids, sizeof pids) == (ssize_t)sizeof pids);
+    close(fds[0]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto t0 = std::chrono::steady_clock::now();
+    kill(root, SIGINT);
+    int st = 0;
+    bool exited = eventually([&] { return waitpid(root, &st, WNOHANG) == root; }, 5000);
+    REQUIRE(exited);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 130);
+    for (int p : pids) CHECK(!pid_alive(p));
+}
