@@ -504,5 +504,10 @@ void tr__ctx_task_done(tr_ctx_t *c, int rc) {
 
     pthread_mutex_lock(&rt->mu);
     wake_ctx(c);
+    /* drop the ctx's reference to its stream: the stream holds the ctx, so
+     * keeping both would leak them (and the read chunks their queue pins) */
+    tr_stream_t *own = c->stream;
+    c->stream = NULL;
     pthread_mutex_unlock(&rt->mu);
+    if (own) tr_stream_release(own);
 }
