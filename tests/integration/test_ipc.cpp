@@ -284,3 +284,65 @@ TEST_CASE("ipc: 100k frames of mixed sizes arrive complete and in order", "[ipc]
     CHECK(tr_nursery_close(n, 0, nullptr) == 0);
     root.close_and_check();
 }
+
+TEST_CASE("ipc: frames from concurrent senders never interleave", "[ipc]") {
+    Root root("uds");
+    tr_nursery_t *n;
+    REQUIRE(tr_nursery_open(root.rt, &n) == 0);
+    tr_spawn_opts_t so = c_opts();
+    tr_portal_t *p;
+    REQUIRE(tr_nursery_start_actor(n, "echoer", &so, &p, nullptr, 10000) == 0);
+    root.pids.push_back(tr_portal_pid(p));
+    tr_ctx_opts_t o;
+    tr_ctx_opts_init(&o);
+    o.allow_overruns = 1;
+    Pack kw;
+    kw.map(1).str("allow").i(1);
+    tr_ctx_t *ctx;
+    REQUIRE(tr_portal_open_context(p, "testmod", "echo", kw.data(), kw.size(), &o, &ctx, nullptr, nullptr, 5000) == 0);
+    tr_stream_t *s;
+    REQUIRE(tr_ctx_open_stream(ctx, &s) == 0);
+    const int T = 4, N = 5000;
+    std::atomic<int> errs{0};
+    std::vector<std::thread> th;
+    for (int t = 0; t < T; t++)
+        th.emplace_back([&, t] {
+            std::string blob((size_t)(100 + t * 700), (char)('A' + t));
+            for (int i = 0; i < N; i++) {
+                Pack v;
+                msgpack_pack_array(&v.pk, 3);
+                v.i(t).i(i);
+                msgpack_pack_bin_with_body(&v.pk, blob.data(), blob.size());
+                if (tr_stream_send(s, v.data(), v.size(), nullptr)) errs++;
+            }
+        });
+    std::vector<int> next(T, 0);
+    int bad = 0;
+    for (int k = 0; k < T * N; k++) {
+        tr_buf_t b;
+        REQUIRE(tr_stream_recv(s, &b, nullptr, 10000) == 0);
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        REQUIRE(msgpack_unpack_next(&u, (const char *)b.data, b.len, NULL) == MSGPACK_UNPACK_SUCCESS);
+        auto &a = u.data.via.array;
+        int t = (int)a.ptr[0].via.u64, i = (int)a.ptr[1].via.u64;
+        if (t < 0 || t >= T || i != next[t] || a.ptr[2].via.bin.size != (uint32_t)(100 + t * 700) ||
+            a.ptr[2].via.bin.ptr[0] != 'A' + t)
+            bad++;
+        else
+            next[t]++;
+        msgpack_unpacked_destroy(&u);
+        tr_buf_release(&b);
+    }
+    for (auto &x : th) x.join();
+    CHECK(errs == 0);
+    CHECK(bad == 0);
+    for (int t = 0; t < T; t++) CHECK(next[t] == N);
+    tr_stream_close(s);
+    tr_stream_release(s);
+    tr_ctx_close(ctx, 0);
+    CHECK(tr_portal_cancel_actor(p, -1) == 0);
+    tr_portal_release(p);
+    CHECK(tr_nursery_close(n, 0, nullptr) == 0);
+    root.close_and_check();
+}
