@@ -182,6 +182,15 @@ static int pending_error(tr_ctx_t *c, tr_error_t **err) {
     return 0;
 }
 
+/* tr__chan_wait_room's stop check: the sending task was cancelled. */
+static int send_stop(void *arg) {
+    tr_runtime_t *rt = arg;
+    pthread_mutex_lock(&rt->mu);
+    int rc = tr__cancel_point(rt);
+    pthread_mutex_unlock(&rt->mu);
+    return rc;
+}
+
 int tr_stream_send(tr_stream_t *s, const void *buf, size_t len, tr_error_t **err) {
     if (err) *err = NULL;
     if (!s) return TR_EINVAL;
@@ -196,6 +205,9 @@ int tr_stream_send(tr_stream_t *s, const void *buf, size_t len, tr_error_t **err
     pthread_mutex_unlock(&rt->mu);
     if (rc) return rc;
     if (buf && len < 4096 && tr__mp_validate(buf, len) != 0) return TR_EPROTO;
+    /* flow control: a sender faster than the peer waits for the queue to
+     * drain below TR__WQ_HIGH instead of growing it without bound */
+    if ((rc = tr__chan_wait_room(c->chan, send_stop, rt)) != 0) return rc;
     return tr__send_simple(c->chan, c->cid, TR__MSG_YIELD, (tr__str_t){buf, buf ? len : 0}, 0);
 }
 

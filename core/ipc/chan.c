@@ -60,6 +60,11 @@ tr__chan_t *tr__chan_new(uv_loop_t *loop, int kind, const tr__chan_cbs_t *cbs,
     c->max_frame = max_frame ? max_frame : 64u * 1024 * 1024;
     c->fd = -1;
     pthread_mutex_init(&c->wmu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->wcond, &ca);
+    pthread_condattr_destroy(&ca);
     tr__wbuf_init(&c->wq);
     tr__wbuf_init(&c->inflight);
     if (kind == TR__ADDR_TCP)
@@ -85,6 +90,7 @@ void tr__chan_release(tr__chan_t *c) {
     tr__wbuf_free(&c->wq);
     tr__wbuf_free(&c->inflight);
     pthread_mutex_destroy(&c->wmu);
+    pthread_cond_destroy(&c->wcond);
     free(c);
 }
 
@@ -114,6 +120,7 @@ static void close_now(tr__chan_t *c) {
     pthread_mutex_lock(&c->wmu);
     c->closing = 1;
     c->wq.len = 0;
+    if (c->wwaiters) pthread_cond_broadcast(&c->wcond);
     pthread_mutex_unlock(&c->wmu);
     if (c->reading) uv_read_stop(&c->h.stream);
     c->reading = 0;
@@ -156,6 +163,7 @@ static void on_write(uv_write_t *req, int status) {
     if (status < 0) {
         c->broken = 1;
         c->wq.len = 0;
+        if (c->wwaiters) pthread_cond_broadcast(&c->wcond);
     } else if (c->wq.len > 0) {
         start_write_locked(c);
     }
@@ -179,6 +187,7 @@ static void start_write_locked(tr__chan_t *c) {
     c->wq = t;
     c->wq.len = 0;
     c->in_flight = 1;
+    if (c->wwaiters) pthread_cond_broadcast(&c->wcond); /* room again */
     uv_buf_t b = uv_buf_init((char *)c->inflight.p, (unsigned)c->inflight.len);
     c->wreq.data = c;
     tr__chan_retain(c);
@@ -253,6 +262,30 @@ int tr__chan_send_enc(tr__chan_t *c, tr__enc_fn enc, void *arg) {
     pthread_mutex_unlock(&c->wmu);
     if (need_wake && tr__chan_request_flush) tr__chan_request_flush(c);
     return rc;
+}
+
+int tr__chan_wait_room(tr__chan_t *c, int (*stop)(void *), void *arg) {
+    pthread_mutex_lock(&c->wmu);
+    while (c->wq.len >= TR__WQ_HIGH && !c->closing && !c->broken) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 10000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        c->wwaiters++;
+        pthread_cond_timedwait(&c->wcond, &c->wmu, &ts);
+        c->wwaiters--;
+        if (stop) {
+            pthread_mutex_unlock(&c->wmu);
+            int rc = stop(arg);
+            if (rc) return rc;
+            pthread_mutex_lock(&c->wmu);
+        }
+    }
+    pthread_mutex_unlock(&c->wmu);
+    return 0;
 }
 
 struct raw_frame {
