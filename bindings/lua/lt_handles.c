@@ -61,9 +61,13 @@ void *lt_check_open(lua_State *L, int arg, const char *tname) {
 
 /* ---- __gc / __tostring ---------------------------------------------------- */
 
+/* The Lua state closes with the runtime still open (an uncaught error):
+ * cancel the actor, let helper threads return, close it. */
 static int gc_runtime(lua_State *L) {
     lt_handle *u = luaL_checkudata(L, 1, LT_RUNTIME);
     if (u->h) {
+        tr_runtime_cancel(u->h);
+        lt_jobs_join_all(L);
         tr_runtime_close(u->h);
         u->h = NULL;
     }

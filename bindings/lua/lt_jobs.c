@@ -138,12 +138,17 @@ static int gc_job(lua_State *L) {
     lt_job *j = *pj;
     if (!j) return 0;
     *pj = NULL;
-    job_join(get_waker(L), j);
-    /* results never collected: give them back */
     lua_getiuservalue(L, 1, 1);
     lt_handle *r = luaL_testudata(L, -1, LT_RUNTIME);
     int alive = r && r->h;
     lua_pop(L, 1);
+    /* Still running: its coroutine was dropped mid-wait, which only happens
+     * when the Lua state closes (the scheduler keeps every task until it
+     * ends). Cancel the actor so the call returns, then wait for it. */
+    if (j->threaded && !j->joined && !atomic_load(&j->done) && alive)
+        tr_runtime_cancel(r->h);
+    job_join(get_waker(L), j);
+    /* results never collected: give them back */
     if (j->out_portal && alive) tr_portal_release(j->out_portal);
     tr_error_free(j->err);
     if (j->kind == JOB_CTX_CANCEL && j->c && alive) tr_ctx_release(j->c);

@@ -200,4 +200,26 @@ test("open_root_actor with <close> and explicit nursery close", function()
   assert(not tractor._S.rt, "runtime closed by <close>")
 end)
 
+for _, tpt in ipairs(H.transports) do
+  test("an uncaught error in a script tears its tree down (" .. tpt .. ")", function()
+    local lua = os.getenv("TRACTOR_LUA") or "lua5.4"
+    local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+    local socks_before = H.sock_files()
+    local f = io.popen(("%s %s/scripts/uncaught.lua %s 2>&1"):format(lua, here, tpt))
+    local out = f:read("a")
+    local ok, how, code = f:close()
+    local pid = tonumber(out:match("^(%d+)\n"))
+    assert(pid, "the script printed the child's pid: " .. out)
+    assert(not ok and how == "exit" and code == 1, "lua5.4 exits 1: " .. tostring(code))
+    assert(out:find("uncaught error with the tree still up", 1, true), out)
+    assert(H.eventually(function() return not H.pid_alive(pid) end), "the child is gone")
+    assert(H.eventually(function()
+      for s in pairs(H.sock_files()) do
+        if not socks_before[s] and (s:find("^uncaught@") or s:find("^orphan@")) then return false end
+      end
+      return true
+    end), "no socket files left")
+  end)
+end
+
 return T
