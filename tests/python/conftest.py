@@ -70,6 +70,47 @@ def eventually(pred, timeout: float = 5.0) -> bool:
     return pred()
 
 
+# Hermetic discovery: roots elect themselves registrar at a private address
+# instead of the machine-wide 127.0.0.1:1616 that other suites (running in
+# parallel) may hold. Children learn the address from their parent.
+os.environ.setdefault("TRACTOR_REGISTRY_ADDR", "127.0.0.1:0")
+
+#: pids of every child spawned through a Portal in this process
+SPAWNED: set[int] = set()
+
+
+def _record_portals() -> None:
+    from libtractor import _portal
+
+    orig = _portal.Portal.__init__
+
+    def init(self, *a, **kw):
+        orig(self, *a, **kw)
+        if self.pid:
+            SPAWNED.add(self.pid)
+
+    _portal.Portal.__init__ = init
+
+
+_record_portals()
+
+
+def _sock_pid(fname: str) -> int:
+    try:
+        return int(fname.rsplit("@", 1)[1].split(".", 1)[0])
+    except (IndexError, ValueError):
+        return -1
+
+
+def our_new_socks(before: set[str]) -> list[str]:
+    """New socket files that are ours: of this process, of a child we
+    spawned, or of a process that is gone (nobody will remove them). Other
+    suites run in parallel in the same directory."""
+    ours = {os.getpid()} | SPAWNED
+    return sorted(f for f in sock_files() - before
+                  if _sock_pid(f) in ours or not pid_alive(_sock_pid(f)))
+
+
 @pytest.fixture(autouse=True)
 def no_leftovers(request):
     """Arm a hard deadline (the process dumps every thread's stack and exits
@@ -85,8 +126,8 @@ def no_leftovers(request):
         faulthandler.cancel_dump_traceback_later()
     me = os.getpid()
     assert eventually(lambda: not children_of(me)), f"child processes left: {children_of(me)}"
-    assert eventually(lambda: not (sock_files() - before)), \
-        f"socket files left: {sorted(sock_files() - before)}"
+    assert eventually(lambda: not our_new_socks(before)), \
+        f"socket files left: {our_new_socks(before)}"
 
 
 @pytest.fixture(params=["tcp", "uds"])
