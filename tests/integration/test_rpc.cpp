@@ -230,3 +230,41 @@ TEST_CASE("20 children started and torn down leave no fd or process growth", "[s
     CHECK(count_fds() <= fds0 + 1);
     root.close_and_check();
 }
+
+TEST_CASE("a child inherits its parent's log level", "[spawn][log]") {
+    setenv("TRACTOR_LOGLEVEL", "cancel", 1);
+    Root root("tcp");
+    unsetenv("TRACTOR_LOGLEVEL");
+    CHECK(tr_runtime_loglevel(root.rt) == TR_LOG_CANCEL);
+    tr_nursery_t *n;
+    REQUIRE(tr_nursery_open(root.rt, &n) == 0);
+    tr_spawn_opts_t so = c_opts();
+    tr_portal_t *p;
+    REQUIRE(tr_nursery_start_actor(n, "logchild", &so, &p, nullptr, 10000) == 0);
+    int pid = tr_portal_pid(p);
+    root.pids.push_back(pid);
+    std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    for (auto &ch : cmd)
+        if (ch == 0) ch = ' ';
+    CHECK(cmd.find("--loglevel CANCEL") != std::string::npos);
+    CHECK(cmd.find("--uid ('logchild', '") != std::string::npos);
+    CHECK(tr_log_level_from_name("transport") == 5);
+    CHECK(tr_log_level_from_name("IO") == 21);
+    CHECK(tr_log_level_from_name("nope") == TR_EINVAL);
+    CHECK(tr_portal_cancel_actor(p, -1) == 0);
+    tr_portal_release(p);
+    CHECK(tr_nursery_close(n, 0, nullptr) == 0);
+    root.close_and_check();
+}
+
+TEST_CASE("one runtime per process: a second open fails clearly", "[local]") {
+    Root root("tcp");
+    tr_runtime_t *second = nullptr;
+    CHECK(tr_runtime_open(nullptr, &second) == TR_EEXIST);
+    CHECK(second == nullptr);
+    root.close_and_check();
+    // and after closing, a new one may open
+    Root again("tcp");
+    again.close_and_check();
+}
