@@ -286,9 +286,14 @@ def _open(name: str | None, *, transport=None, bind_addr=None, registry_addrs=No
         registry_addrs = ",".join(_addr_str(a) for a in registry_addrs)
     if bind_addr is not None and not isinstance(bind_addr, str):
         bind_addr = _addr_str(bind_addr)
+    if isinstance(enable_registrar, str):
+        modes = {"none": 0, "elect": 1, "join": 2, "become": 3}
+        if enable_registrar not in modes:
+            raise ValueError(f"enable_registrar must be one of {sorted(modes)} or a bool")
+        enable_registrar = modes[enable_registrar]
     main = threading.current_thread() is threading.main_thread()
     h = _c.runtime_open(name, transport, bind_addr, registry_addrs, loglevel, module_path,
-                        int(bool(handle_signals)), int(bool(enable_registrar)), child_argv,
+                        int(bool(handle_signals)), int(enable_registrar), child_argv,
                         int(main))
     actor = Actor(h)
     _state._actor = actor
@@ -306,7 +311,7 @@ def open_root_actor(name: str = "root", *, registry_addrs=None, transport: str |
                     bind_addr=None, loglevel: str | None = None,
                     enable_modules: list[str] | tuple[str, ...] = (),
                     module_path: str | None = None, handle_signals: bool = True,
-                    enable_registrar: bool = True) -> Iterator[Actor]:
+                    enable_registrar: bool | str = True) -> Iterator[Actor]:
     """Open this process's actor as the root of a tree (tractor's
     ``open_root_actor``) and yield it; the block's end closes it (children
     still running are cancelled).
@@ -319,7 +324,10 @@ def open_root_actor(name: str = "root", *, registry_addrs=None, transport: str |
     whose functions this actor serves too; ``module_path`` where C modules
     are looked up (``$TRACTOR_MODULE_PATH``). With ``handle_signals`` (the
     default) Ctrl-C cancels the whole tree and raises ``KeyboardInterrupt``.
-    ``enable_registrar=False`` skips discovery entirely.
+    ``enable_registrar`` says what the root does about the registrar:
+    ``"elect"`` (True, the default: join the one answering at
+    ``registry_addrs`` or become it), ``"join"`` (one must answer),
+    ``"become"`` (we must be it) or ``"none"`` (False: no discovery).
     """
     _export_main()
     actor = _open(name, transport=transport, bind_addr=bind_addr,
