@@ -610,27 +610,34 @@ end
 --- Spawn a daemon child; returns its Portal.
 -- opts: enable_modules (list or comma string), lang ("lua" default, "c",
 -- "python", "tractor"), loglevel, command, timeout (seconds).
-function Nursery:start_actor(name, opts)
-  local rc, p, err = await_job(C.start_actor(true, self._n, name, spawn_opts(opts)))
-  if rc ~= 0 then raise(rc, err, ("start_actor('%s')"):format(name)) end
+-- Wait for a spawn job; while it runs it is `pending`, so that closing the
+-- nursery waits for spawns abandoned by a cancelled task (libtractor must
+-- not close a nursery under a running tr_nursery_start_actor).
+function Nursery:_spawned(job, what)
+  self.pending[job] = true
+  local rc, p, err = await_job(job)
+  self.pending[job] = nil
+  if rc ~= 0 then raise(rc, err, what) end
   local portal = new_portal(p)
   self.portals[#self.portals + 1] = portal
   return portal
+end
+
+function Nursery:start_actor(name, opts)
+  if self.closed then error("start_actor: the nursery is closed", 2) end
+  return self:_spawned(C.start_actor(true, self._n, name, spawn_opts(opts)),
+    ("start_actor('%s')"):format(name))
 end
 
 --- Spawn a child that runs ns.func(kwargs) once; collect the result with
 -- portal:wait_for_result() (the nursery waits for it on exit anyway).
 -- opts as start_actor plus `name` (default: func).
 function Nursery:run_in_actor(ns, func, kwargs, opts)
+  if self.closed then error("run_in_actor: the nursery is closed", 2) end
   local name = opts and opts.name or func
   local job, err = C.run_in_actor(true, self._n, name, ns, func, kwargs, spawn_opts(opts))
   if type(job) == "number" then raise(job, err, "run_in_actor") end
-  local rc, p
-  rc, p, err = await_job(job)
-  if rc ~= 0 then raise(rc, err, ("run_in_actor('%s')"):format(name)) end
-  local portal = new_portal(p)
-  self.portals[#self.portals + 1] = portal
-  return portal
+  return self:_spawned(job, ("run_in_actor('%s')"):format(name))
 end
 
 --- Cancel every child (cancel request, then SIGTERM, then SIGKILL).
@@ -645,6 +652,11 @@ end
 function Nursery:_close(block_failed)
   if self.closed then return 0 end
   self.closed = true
+  for job in pairs(self.pending) do
+    local _, p = await_job(job, true)
+    if p then self.portals[#self.portals + 1] = new_portal(p) end
+  end
+  self.pending = {}
   local rc, err = await_job(C.nursery_close(true, self._n, block_failed), true)
   for _, p in ipairs(self.portals) do p:release() end
   return rc, err
@@ -830,7 +842,7 @@ function M.open_nursery(opts, fn)
     if implicit then M.close_root_actor() end
     raise(rc, nil, "open_nursery")
   end
-  local an = setmetatable({_n = n, portals = {}}, Nursery)
+  local an = setmetatable({_n = n, portals = {}, pending = {}}, Nursery)
   if not fn then
     an._implicit_root = implicit
     return an

@@ -104,6 +104,17 @@ test("an error in the nursery block cancels the children", function()
   assert(not H.pid_alive(pid))
 end)
 
+test("a spawn abandoned by a cancelled task is finished before the nursery closes", function()
+  local e = H.raises(tractor.open_nursery, H.root_opts(), function(an)
+    tractor.open_task_group(function(tg)
+      tg:spawn(function() an:start_actor("slowpoke", {enable_modules = {"luamod"}}) end)
+      tg:spawn(function() error({type = "Early", message = "failed while a spawn was running"}) end)
+    end)
+  end)
+  H.eq(e.type, "Early")
+  -- (the leftover check proves the half-started child was torn down)
+end)
+
 test("SIGTERM to a Lua child: it cancels and exits; the caller sees the channel close", function()
   with_child(function(p)
     local err
