@@ -42,6 +42,12 @@ if extra and extra ~= "" then
 end
 package.path = package.path .. ";" .. script_dir .. "/?.lua"
 package.cpath = package.cpath .. ";" .. script_dir .. "/?.so"
+-- an installed copy knows where tractor.lua and tractor_c.so were installed
+local installed_lua, installed_cmod = "@TR_LUA_LUADIR@", "@TR_LUA_CMODDIR@"
+if not installed_lua:find("^@") then
+  package.path = package.path .. ";" .. installed_lua .. "/?.lua"
+  package.cpath = package.cpath .. ";" .. installed_cmod .. "/?.so"
+end
 
 local tractor = require "tractor"
 
