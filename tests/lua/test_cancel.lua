@@ -83,6 +83,19 @@ test("the root cancels one of the child's contexts; the child keeps serving", fu
   end)
 end)
 
+test("a child cancels a context served by the root (child -> root)", function()
+  -- the root serves luamod too; its main thread serves while it waits
+  tractor.open_root_actor(H.root_opts(nil, {enable_modules = {"luamod"}}), function(me)
+    local luamod = require "luamod"
+    tractor.open_nursery(function(an)
+      local p = an:start_actor("canceller", {enable_modules = {"luamod"}})
+      H.eq(p:run_from_ns("luamod", "cancel_in_peer", {addr = me.addr}), "ContextCancelled")
+      H.eq(luamod.wait_state, "cancelled")
+      p:cancel_actor()
+    end)
+  end)
+end)
+
 test("nursery:cancel() tears down every daemon", function()
   tractor.open_nursery(H.root_opts(), function(an)
     local pids = {}

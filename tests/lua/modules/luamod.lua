@@ -126,14 +126,35 @@ M.slow_sum = tractor.context(function(ctx, kw)
   return sum
 end)
 
--- context: wait in the stream until cancelled
+-- context: wait in the stream until cancelled (M.wait_state says how it went)
 M.wait_in_stream = tractor.context(function(ctx)
+  M.wait_state = "started"
   ctx:started("waiting")
-  ctx:open_stream(function(stream)
+  local ok, e = pcall(ctx.open_stream, ctx, function(stream)
     for _ in stream:iter() do end
   end)
+  if not ok then
+    M.wait_state = tractor.is_error(e, "Cancelled") and "cancelled" or tostring(e)
+    error(e, 0)
+  end
+  M.wait_state = "stream ended"
   return "stream ended"
 end)
+
+-- connect to the actor at kw.addr, open its luamod.wait_in_stream and
+-- cancel it from here: returns what our side saw
+function M.cancel_in_peer(kw)
+  local peer = tractor.connect(kw.addr, 5)
+  local seen
+  peer:open_context("luamod", "wait_in_stream", nil, function(ctx, first)
+    assert(first == "waiting")
+    ctx:cancel("cancelled by the child")
+    local _, e = ctx:wait_for_result()
+    seen = e and e.type
+  end)
+  peer:release()
+  return seen
+end
 
 -- context: cancel ourselves after started
 M.self_cancel = tractor.context(function(ctx)
