@@ -18,3 +18,11 @@ def cancel_peer_ctx(name):
         res = ctx.wait_for_result()
         assert isinstance(res, tractor.ContextCancelled)
         return res.canceller[0]
+
+
+def hold_peer_ctx(name):
+    """Open a context in the peer and wait inside it until cancelled."""
+    with tractor.wait_for_actor(name, timeout=10) as p:
+        with p.open_context(basic.wait_in_stream) as (ctx, first):
+            with ctx.open_stream() as stream:
+                stream.receive()
