@@ -1280,6 +1280,7 @@ PyObject *ctx_wait_for_result(tr_ctx_t *c, int timeout_ms) {
                 rc == TR_EMSGTYPE || rc == TR_ETRANSPORT || rc == TR_EGROUP)) {
         PyObject *info = error_info(err, err);
         if (!info) return NULL;
+        if (!g_factory) return raise_from_factory(rc, info, "Context.wait_for_result");
         PyObject *exc = PyObject_CallFunction(g_factory, "iOs", rc, info, "Context.wait_for_result");
         Py_DECREF(info);
         if (!exc) return NULL;
