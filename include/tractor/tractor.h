@@ -499,7 +499,9 @@ TR_API void tr_ctx_release(tr_ctx_t *ctx);
 
 /* Send one value (Yield). Errors: TR_EEOC (stream finished), TR_ECLOSED,
  * TR_EREMOTE/TR_ECTXCANCELLED (+*err: an error already delivered),
- * TR_ETRANSPORT, TR_EMSGTYPE, TR_ECANCELLED. Never blocks on the peer. */
+ * TR_ETRANSPORT, TR_EMSGTYPE, TR_ECANCELLED. Waits only for flow control:
+ * while 1 MiB or more is already queued on the connection (a cancellation
+ * point); the peer's buffer policy (overruns) is never waited on. */
 TR_API int tr_stream_send(tr_stream_t *s, const void *buf, size_t len,
                           tr_error_t **err);
 
