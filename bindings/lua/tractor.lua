@@ -812,6 +812,27 @@ function M.open_root_actor(opts, fn)
   return unpack(r, 2, r.n)
 end
 
+--- Serve this actor's registered functions until the actor is cancelled
+-- (SIGINT/SIGTERM, a remote `cancel_actor`, or tractor.cancel_actor()) and
+-- its served tasks have finished. A root otherwise serves only while its
+-- main chunk waits in a tractor call.
+function M.serve_forever()
+  assert(S.rt, "no actor runtime is open")
+  local rt = S.rt
+  S.serving = true
+  await(function()
+    if C.rt_wait(rt, 0) == 0 then return 0 end
+    return E.EAGAIN
+  end, true)
+end
+
+--- Cancel this actor (as a remote cancel_actor would): every served task is
+-- cancelled and waits in the main chunk raise Cancelled.
+function M.cancel_actor()
+  assert(S.rt, "no actor runtime is open")
+  C.rt_cancel(S.rt)
+end
+
 --- Close the actor: cancel served tasks, let them finish (bounded), close.
 function M.close_root_actor()
   local rt = S.rt

@@ -141,6 +141,14 @@ M.wait_in_stream = tractor.context(function(ctx)
   return "stream ended"
 end)
 
+-- call luamod.add in the actor at kw.addr
+function M.call_peer_add(kw)
+  local peer = tractor.connect(kw.addr, 5)
+  local r = peer:run_from_ns("luamod", "add", {x = kw.x, y = kw.y})
+  peer:release()
+  return r
+end
+
 -- connect to the actor at kw.addr, open its luamod.wait_in_stream and
 -- cancel it from here: returns what our side saw
 function M.cancel_in_peer(kw)
