@@ -1,7 +1,6 @@
 """Portals (RPC to another actor), contexts and streams."""
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any, Callable, Iterator
 
@@ -496,7 +495,3 @@ class Portal:
     def __repr__(self) -> str:
         return f"<Portal to {self.uid[0]}[{self.uid[1][:8]}] pid={self.pid}>"
 
-
-def _run_async(coro):
-    """Run a coroutine served function to completion on this task thread."""
-    return asyncio.run(coro)

@@ -1,7 +1,6 @@
 """The actor of this process: opening the root, serving Python functions."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
 import importlib.util
@@ -53,6 +52,13 @@ def context(fn: Callable | None = None, *, pld_spec=None):
     return deco(fn) if fn is not None else deco
 
 
+def _run_coro(coro) -> Any:
+    """Run an ``async def`` served function on its task thread."""
+    import asyncio  # only when needed: importing it is slow
+
+    return asyncio.run(coro)
+
+
 def _make_handler(fn: Callable, is_ctx: bool) -> Callable:
     """The callable the C trampoline invokes on a runtime worker thread (with
     the GIL held) as ``handler(ctx_handle, kwargs)``; its return value is the
@@ -64,13 +70,13 @@ def _make_handler(fn: Callable, is_ctx: bool) -> Callable:
             ctx = Context(h, side="callee")
             try:
                 r = fn(ctx, **kwargs)
-                return asyncio.run(r) if is_coro else r
+                return _run_coro(r) if is_coro else r
             finally:
                 ctx._detach()
     else:
         def handler(h, kwargs: dict) -> Any:
             r = fn(**kwargs)
-            return asyncio.run(r) if is_coro else r
+            return _run_coro(r) if is_coro else r
 
     handler.__qualname__ = f"served[{getattr(fn, '__qualname__', fn)}]"
     return handler
@@ -118,7 +124,11 @@ def _import_ns(ns: str) -> ModuleType:
 
 
 def _export_main() -> None:
-    """Tell future children where our main script is (for '__main__')."""
+    """Tell future children which Python to run (ours, unless
+    $TRACTOR_PYTHON says otherwise: `python3` on PATH may be another one, or
+    a slow launcher shim) and where our main script is (for '__main__')."""
+    if not os.environ.get("TRACTOR_PYTHON") and sys.executable:
+        os.environ["TRACTOR_PYTHON"] = sys.executable
     if _MAIN_ENV in os.environ:
         return
     main = sys.modules.get("__main__")
@@ -133,11 +143,11 @@ class _FdWaiter:
     """asyncio: one reader on the runtime's pollable fd per event loop, waking
     every coroutine waiting for progress."""
 
-    def __init__(self, actor: "Actor", loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, actor: "Actor", loop) -> None:
         self.actor, self.loop, self.futs = actor, loop, set()
         self.fd = _c.runtime_fd(actor._h)
 
-    def wait(self) -> asyncio.Future:
+    def wait(self):
         fut = self.loop.create_future()
         if not self.futs:
             self.loop.add_reader(self.fd, self._ready)
@@ -165,7 +175,7 @@ class Actor:
         self.is_child: bool = info["is_child"]
         self._enabled: dict[str, ModuleType] = {}
         self._served: set[tuple[str, str]] = set()
-        self._fdwaiters: dict[asyncio.AbstractEventLoop, _FdWaiter] = {}
+        self._fdwaiters: dict = {}  # asyncio loop -> _FdWaiter
         self._lock = threading.Lock()
 
     @property
@@ -247,6 +257,8 @@ class Actor:
         _c.log_str(level, module, msg)
 
     async def _wait_readable(self) -> None:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         w = self._fdwaiters.get(loop)
         if w is None:
