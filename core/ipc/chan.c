@@ -461,12 +461,19 @@ static void parse_frames(tr__chan_t *c) {
     }
 }
 
+static void parse_frames_batch(tr__chan_t *c) {
+    const tr__chan_cbs_t *cbs = c->cbs;
+    if (cbs && cbs->on_batch) cbs->on_batch(c, 1);
+    parse_frames(c);
+    if (cbs && cbs->on_batch) cbs->on_batch(c, 0);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     (void)buf;
     tr__chan_t *c = s->data;
     if (nread > 0) {
         c->rchunk->len += (size_t)nread;
-        parse_frames(c);
+        parse_frames_batch(c);
         return;
     }
     if (nread == 0) return;
@@ -501,7 +508,7 @@ void tr__chan_resume(tr__chan_t *c) {
         close_now(c);
         return;
     }
-    parse_frames(c); /* frames buffered while paused */
+    parse_frames_batch(c); /* frames buffered while paused */
 }
 
 static void on_hs_timeout(uv_timer_t *t) {

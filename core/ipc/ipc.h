@@ -53,6 +53,9 @@ typedef struct tr__chan_cbs {
     /* the channel is closed (after this, no more callbacks); `reason` says
      * why ("EOF", "connection reset", "frame too large: ...", ...). */
     void (*on_close)(tr__chan_t *c, const char *reason);
+    /* optional: called with begin=1 before the frames of one read are
+     * delivered and begin=0 after, so the owner can batch its wake-ups */
+    void (*on_batch)(tr__chan_t *c, int begin);
 } tr__chan_cbs_t;
 
 struct tr__chan {

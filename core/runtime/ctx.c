@@ -252,6 +252,41 @@ static void wake_ctx(tr_ctx_t *c) {
     tr__signal_fd(c->rt);
 }
 
+/* A stream message was queued: wake the reader, or (on the I/O thread, in a
+ * read batch) note it and wake it once when the batch ends. */
+static void wake_stream(tr_ctx_t *c) {
+    tr_runtime_t *rt = c->rt;
+    if (pthread_equal(pthread_self(), rt->io_thread) && rt->io_batch) {
+        if (c->wake_deferred) return;
+        if (rt->n_defer_wake == rt->cap_defer_wake) {
+            size_t ncap = rt->cap_defer_wake ? rt->cap_defer_wake * 2 : 16;
+            tr_ctx_t **nv = realloc(rt->defer_wake, ncap * sizeof *nv);
+            if (!nv) {
+                wake_ctx(c);
+                return;
+            }
+            rt->defer_wake = nv;
+            rt->cap_defer_wake = ncap;
+        }
+        c->wake_deferred = 1;
+        rt->defer_wake[rt->n_defer_wake++] = tr_ctx_retain(c);
+        return;
+    }
+    wake_ctx(c);
+}
+
+void tr__ctx_flush_wakes(tr_runtime_t *rt) {
+    size_t n = rt->n_defer_wake;
+    rt->n_defer_wake = 0;
+    for (size_t i = 0; i < n; i++) {
+        tr_ctx_t *c = rt->defer_wake[i];
+        c->wake_deferred = 0;
+        if (c->waiters) pthread_cond_broadcast(&c->cond);
+        tr_ctx_release(c);
+    }
+    if (n) tr__signal_fd(rt);
+}
+
 static void set_outcome_error(tr_ctx_t *c, tr_error_t *e) {
     if (c->outcome == TR__OUT_NONE) {
         c->outcome = TR__OUT_ERROR;
@@ -281,7 +316,25 @@ static void deliver_stream_msg(tr_ctx_t *c, const tr__msg_t *m, tr__chunk_t *chu
     if (e.type == TR__MSG_STOP) c->peer_stopped = 1;
     if (c->subs) {
         fanout_subs(c, &e);
-        wake_ctx(c);
+        /* the original stream is one more broadcast consumer: bounded, a
+         * lagging one skips the oldest and is told once (tractor's Lagged) */
+        if (c->stream && !c->stream->closed) {
+            if (e.type == TR__MSG_YIELD && c->q_yields >= (size_t)c->bufsize) {
+                tr__qent_t old;
+                if (tr__ring_pop(&c->q, &old) == 0) {
+                    if (old.type == TR__MSG_YIELD) c->q_yields--;
+                    tr__chunk_release(old.chunk);
+                }
+                c->stream->lagged = 1;
+            }
+            tr__chunk_retain(chunk);
+            if (ring_push(&c->q, e) == 0) {
+                if (e.type == TR__MSG_YIELD) c->q_yields++;
+            } else {
+                tr__chunk_release(chunk);
+            }
+        }
+        wake_stream(c);
         return;
     }
     if (e.type == TR__MSG_YIELD && c->q_yields >= (size_t)c->bufsize && !c->allow_overruns) {
@@ -304,7 +357,7 @@ static void deliver_stream_msg(tr_ctx_t *c, const tr__msg_t *m, tr__chunk_t *chu
         return;
     }
     if (e.type == TR__MSG_YIELD) c->q_yields++;
-    wake_ctx(c);
+    wake_stream(c);
 }
 
 void tr__ctx_deliver(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
@@ -381,7 +434,20 @@ void tr__ctx_deliver(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
         }
         if (e->code == TR_ECTXCANCELLED && c->cancel_called && e->canceller_uuid &&
             !strcmp(e->canceller_uuid, rt->aid.uuid))
+        {
             c->cancel_acked = 1; /* the ack of our own cancel: absorbed */
+            if (c->cancel_reason && e->message) {
+                /* the reason stays local: tractor's _cancel_task takes no
+                 * reason argument, so sending one would break interop */
+                size_t n = strlen(e->message) + strlen(c->cancel_reason) + 16;
+                char *m2 = malloc(n);
+                if (m2) {
+                    snprintf(m2, n, "%s (reason: %s)", e->message, c->cancel_reason);
+                    free(e->message);
+                    e->message = m2;
+                }
+            }
+        }
         if (e->code == TR_ECTXCANCELLED && !c->has_canceller) {
             const char *n = e->canceller_name ? e->canceller_name : e->src_name;
             const char *u = e->canceller_uuid ? e->canceller_uuid : e->src_uuid;

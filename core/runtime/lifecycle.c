@@ -445,6 +445,7 @@ int tr_runtime_close(tr_runtime_t *rt) {
     free(rt->enabled_modules);
     tr__registrar_free(rt);
     free(rt->taskq);
+    free(rt->defer_wake);
     free(rt->module_path);
     if (rt->efd >= 0) close(rt->efd);
     tr__the_runtime = NULL;

@@ -283,7 +283,22 @@ static void on_close(tr__chan_t *c, const char *reason) {
     pthread_mutex_unlock(&rt->mu);
 }
 
-const tr__chan_cbs_t tr__rt_chan_cbs = {on_handshake, on_msg, on_bad_frame, on_close};
+/* I/O thread: wake each context that got stream messages from this read
+ * once, after the whole read is delivered, instead of once per message. */
+static void on_batch(tr__chan_t *c, int begin) {
+    tr_runtime_t *rt = c->owner;
+    if (begin) {
+        rt->io_batch++;
+        return;
+    }
+    if (--rt->io_batch == 0 && rt->n_defer_wake) {
+        pthread_mutex_lock(&rt->mu);
+        tr__ctx_flush_wakes(rt);
+        pthread_mutex_unlock(&rt->mu);
+    }
+}
+
+const tr__chan_cbs_t tr__rt_chan_cbs = {on_handshake, on_msg, on_bad_frame, on_close, on_batch};
 
 /* ---- child boot: the SpawnSpec --------------------------------------- */
 
