@@ -258,6 +258,9 @@ static int bench_scale(void) {
     const long total = 1000000;
     for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
         int K = ks[ki];
+        char klab[16];
+        snprintf(klab, sizeof klab, "%d", K);
+        if (g_only && strcmp(g_only, klab)) continue;
         long per = total / K;
         tr_ctx_t **ctx = calloc((size_t)K, sizeof *ctx);
         tr_stream_t **s = calloc((size_t)K, sizeof *s);
