@@ -115,10 +115,12 @@ void tr__ctx_table_add(tr_runtime_t *rt, tr_ctx_t *c) {
     c->next = *b;
     *b = c;
     c->in_table = 1;
+    rt->route_last = NULL;
 }
 
 void tr__ctx_table_del(tr_runtime_t *rt, tr_ctx_t *c) {
     if (!c->in_table) return;
+    rt->route_last = NULL;
     tr_ctx_t **b = bucket(rt, c->side, tr__cstr(c->cid));
     for (; *b; b = &(*b)->next) {
         if (*b == c) {
@@ -371,8 +373,16 @@ void tr__ctx_deliver(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
         c = tr__ctx_lookup(rt, TR__SIDE_CALLER, m->cid);
         break;
     default:
+        /* streams come in runs of one context's frames: skip the hash
+         * lookups while the cid is the last one routed */
+        c = rt->route_last;
+        if (c && c->chan == chan && m->cid.n <= TR__CID_LEN && c->cid[m->cid.n] == 0 &&
+            memcmp(c->cid, m->cid.p, m->cid.n) == 0)
+            break;
         c = tr__ctx_lookup(rt, TR__SIDE_CALLER, m->cid);
         if (!c || c->chan != chan) c = tr__ctx_lookup(rt, TR__SIDE_CALLEE, m->cid);
+        if (c && c->chan == chan && (m->type == TR__MSG_YIELD || m->type == TR__MSG_STOP))
+            rt->route_last = c;
         break;
     }
     if (!c || c->chan != chan) {

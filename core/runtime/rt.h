@@ -197,6 +197,8 @@ struct tr_runtime {
     tr__func_t *funcs;
     tr_ctx_t *callers[TR__CTX_BUCKETS];
     tr_ctx_t *callees[TR__CTX_BUCKETS];
+    tr_ctx_t *route_last; /* where the last Yield/Stop went (rt->mu); reset
+                             whenever the tables change */
     tr__peer_t *peers;
 
     tr__child_t *children; /* every spawned child still tracked */
