@@ -74,7 +74,9 @@ struct tr__chan {
 
     tr__aid_info_t local; /* our Aid, sent first */
     tr__aid_info_t peer;  /* valid once handshaken */
-    int handshaken;
+    atomic_int handshaken; /* written on the I/O thread after `peer`; atomic
+                              so other threads (tr__portal_connect_addr) may
+                              poll it and then read `peer` */
     uv_timer_t hs_timer;
     uint32_t max_frame;
 
@@ -102,7 +104,7 @@ struct tr__chan {
     uv_os_fd_t fd;
     tr__chan_t *next_dirty; /* runtime's flush list (under runtime lock) */
 
-    int closed;      /* uv handle closed / closing (I/O thread) */
+    atomic_int closed;      /* uv handle closed / closing (I/O thread) */
     char close_reason[160];
     uv_shutdown_t sreq;
     int close_after_flush;
