@@ -54,9 +54,9 @@ function H.rt_dir()
     local f = io.open(x, "r")
     if f then f:close(); return x .. "/tractor" end
   end
-  local p = io.popen("id -u")
-  local uid = p:read("l")
-  p:close()
+  local f = assert(io.open("/proc/self/status"))
+  local uid = f:read("a"):match("\nUid:%s+(%d+)")
+  f:close()
   return "/tmp/tractor-" .. uid
 end
 
