@@ -7,7 +7,8 @@
 BUILD      ?= build
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEB_PKGS    = build-essential cmake pkg-config libuv1-dev libmsgpack-dev swig catch2 \
-              lua5.4 liblua5.4-dev python3-pytest python3-setuptools nlohmann-json3-dev
+              lua5.4 liblua5.4-dev python3-pytest python3-setuptools python3-dev python3-pip \
+              python3-wheel nlohmann-json3-dev
 CTEST_ARGS ?=
 # sanitizer builds: the library at -O1, the (Catch2-heavy) tests at -O0 so
 # they compile in reasonable time on two cores

@@ -8,18 +8,24 @@
 
 /* ---- ring ---------------------------------------------------------------- */
 
+/* cap is 0 or a power of two: indexes wrap with a mask, not a division */
 static int ring_push(tr__ring_t *r, tr__qent_t e) {
     if (r->len == r->cap) {
         size_t ncap = r->cap ? r->cap * 2 : 16;
         tr__qent_t *nv = malloc(ncap * sizeof *nv);
         if (!nv) return -1;
-        for (size_t i = 0; i < r->len; i++) nv[i] = r->v[(r->head + i) % r->cap];
+        size_t first = r->cap - r->head; /* entries before the wrap */
+        if (first > r->len) first = r->len;
+        if (r->len) {
+            memcpy(nv, r->v + r->head, first * sizeof *nv);
+            memcpy(nv + first, r->v, (r->len - first) * sizeof *nv);
+        }
         free(r->v);
         r->v = nv;
         r->cap = ncap;
         r->head = 0;
     }
-    r->v[(r->head + r->len) % r->cap] = e;
+    r->v[(r->head + r->len) & (r->cap - 1)] = e;
     r->len++;
     return 0;
 }
@@ -29,7 +35,7 @@ int tr__ring_push(tr__ring_t *r, tr__qent_t e) { return ring_push(r, e); }
 int tr__ring_pop(tr__ring_t *r, tr__qent_t *e) {
     if (!r->len) return -1;
     *e = r->v[r->head];
-    r->head = (r->head + 1) % r->cap;
+    r->head = (r->head + 1) & (r->cap - 1);
     r->len--;
     return 0;
 }

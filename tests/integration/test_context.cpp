@@ -116,6 +116,7 @@ TEST_CASE("context: caller cancel is absorbed; canceller is the caller", "[ctx][
     CHECK(std::string(tr_error_type(err)) == "ContextCancelled");
     CHECK(std::string(tr_error_canceller_uuid(err)) == tr_runtime_uuid(root.rt));
     CHECK(std::string(tr_error_src_name(err)) == "svc");
+    CHECK(std::string(tr_error_message(err)).find("parent says stop") != std::string::npos);
     tr_error_free(err);
     CHECK(tr_ctx_cancel_acked(ctx));
     const char *cn, *cu;
@@ -239,6 +240,13 @@ TEST_CASE("broadcast: every subscriber receives every value", "[ctx][broadcast]"
         REQUIRE(tr_stream_send(s, v.data(), v.size(), nullptr) == 0);
     }
     for (auto &t : th) t.join();
+    // the original stream is a consumer too
+    for (int j = 0; j < N; j++) {
+        tr_buf_t b;
+        REQUIRE(tr_stream_recv(s, &b, nullptr, 5000) == 0);
+        CHECK(as_int(b) == j);
+        tr_buf_release(&b);
+    }
     for (int i = 0; i < K; i++) {
         CHECK(got[i] == N);
         CHECK(inorder[i] == 1);
