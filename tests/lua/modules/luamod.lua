@@ -24,6 +24,8 @@ function M.getpid()
   return pid
 end
 
+function M.my_addr() return tractor.current_actor().addr end
+
 function M.fail(kw) error("luamod.fail was asked to fail: " .. tostring(kw.why)) end
 
 function M.fail_typed()
