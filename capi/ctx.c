@@ -182,13 +182,22 @@ static int pending_error(tr_ctx_t *c, tr_error_t **err) {
     return 0;
 }
 
-/* tr__chan_wait_room's stop check: the sending task was cancelled. */
+/* tr__chan_send_enc_flow's stop check: the sending task was cancelled. */
 static int send_stop(void *arg) {
     tr_runtime_t *rt = arg;
     pthread_mutex_lock(&rt->mu);
     int rc = tr__cancel_point(rt);
     pthread_mutex_unlock(&rt->mu);
     return rc;
+}
+
+struct yield_arg {
+    const char *cid;
+    tr__str_t pld;
+};
+static void enc_yield(tr__wbuf_t *b, void *arg) {
+    struct yield_arg *a = arg;
+    tr__enc_payload(b, TR__MSG_YIELD, tr__cstr(a->cid), a->pld);
 }
 
 int tr_stream_send(tr_stream_t *s, const void *buf, size_t len, tr_error_t **err) {
@@ -207,8 +216,8 @@ int tr_stream_send(tr_stream_t *s, const void *buf, size_t len, tr_error_t **err
     if (buf && len < 4096 && tr__mp_validate(buf, len) != 0) return TR_EPROTO;
     /* flow control: a sender faster than the peer waits for the queue to
      * drain below TR__WQ_HIGH instead of growing it without bound */
-    if ((rc = tr__chan_wait_room(c->chan, send_stop, rt)) != 0) return rc;
-    return tr__send_simple(c->chan, c->cid, TR__MSG_YIELD, (tr__str_t){buf, buf ? len : 0}, 0);
+    struct yield_arg a = {c->cid, {buf, buf ? len : 0}};
+    return tr__chan_send_enc_flow(c->chan, enc_yield, &a, send_stop, rt);
 }
 
 int tr_stream_recv(tr_stream_t *s, tr_buf_t *out, tr_error_t **err, int timeout_ms) {
@@ -218,7 +227,8 @@ int tr_stream_recv(tr_stream_t *s, tr_buf_t *out, tr_error_t **err, int timeout_
     tr_ctx_t *c = s->ctx;
     tr_runtime_t *rt = c->rt;
     tr__ring_t *q = s->is_sub ? &s->ring : &c->q;
-    uint64_t dl = tr__deadline(timeout_ms);
+    /* the deadline (a clock read) only once we actually have to wait */
+    uint64_t dl = timeout_ms > 0 ? UINT64_MAX - 1 : tr__deadline(timeout_ms);
     int rc;
     pthread_mutex_lock(&rt->mu);
     for (;;) {
@@ -278,6 +288,7 @@ int tr_stream_recv(tr_stream_t *s, tr_buf_t *out, tr_error_t **err, int timeout_
             rc = TR_EEOC; /* the peer returned: nothing more will come */
             break;
         }
+        if (dl == UINT64_MAX - 1) dl = tr__deadline(timeout_ms);
         rc = tr__wait(rt, &c->cond, &c->waiters, dl, 1);
         if (rc) break;
     }

@@ -213,11 +213,15 @@ void tr__chan_flush(tr__chan_t *c) {
 
 /* wmu held: bytes were appended at [off, wq.len). Direct write or schedule. */
 static int push_locked(tr__chan_t *c, size_t off, int *need_wake) {
-    uint64_t now = tr__now_ns();
-    int burst = now - c->last_send_ns < TR__BURST_NS;
-    c->last_send_ns = now;
-    if (off == 0 && !c->in_flight && !c->flush_scheduled && !burst &&
-        c->fd >= 0) {
+    int burst = 1;
+    if (off == 0 && !c->in_flight && !c->flush_scheduled && c->fd >= 0) {
+        /* idle channel: write now unless sends come in a burst (the clock
+         * is read only here: while frames queue, the I/O thread writes) */
+        uint64_t now = tr__now_ns();
+        burst = now - c->last_send_ns < TR__BURST_NS;
+        c->last_send_ns = now;
+    }
+    if (!burst) {
         ssize_t n = send(c->fd, c->wq.p, c->wq.len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -243,28 +247,31 @@ static int push_locked(tr__chan_t *c, size_t off, int *need_wake) {
     return 0;
 }
 
-int tr__chan_send_enc(tr__chan_t *c, tr__enc_fn enc, void *arg) {
-    int need_wake = 0, rc;
-    pthread_mutex_lock(&c->wmu);
-    if (c->closing || c->broken) {
-        pthread_mutex_unlock(&c->wmu);
-        return TR_ETRANSPORT;
-    }
+/* wmu held: encode one frame into wq and get it going. */
+static int send_enc_locked(tr__chan_t *c, tr__enc_fn enc, void *arg, int *need_wake) {
+    if (c->closing || c->broken) return TR_ETRANSPORT;
     size_t off = c->wq.len;
     enc(&c->wq, arg);
     if (c->wq.oom) {
         c->wq.oom = 0;
         c->wq.len = off;
-        pthread_mutex_unlock(&c->wmu);
         return TR_ENOMEM;
     }
-    rc = push_locked(c, off, &need_wake);
+    return push_locked(c, off, need_wake);
+}
+
+int tr__chan_send_enc(tr__chan_t *c, tr__enc_fn enc, void *arg) {
+    int need_wake = 0;
+    pthread_mutex_lock(&c->wmu);
+    int rc = send_enc_locked(c, enc, arg, &need_wake);
     pthread_mutex_unlock(&c->wmu);
     if (need_wake && tr__chan_request_flush) tr__chan_request_flush(c);
     return rc;
 }
 
-int tr__chan_wait_room(tr__chan_t *c, int (*stop)(void *), void *arg) {
+int tr__chan_send_enc_flow(tr__chan_t *c, tr__enc_fn enc, void *arg, int (*stop)(void *),
+                           void *sarg) {
+    int need_wake = 0, rc;
     pthread_mutex_lock(&c->wmu);
     while (c->wq.len >= TR__WQ_HIGH && !c->closing && !c->broken) {
         struct timespec ts;
@@ -279,13 +286,14 @@ int tr__chan_wait_room(tr__chan_t *c, int (*stop)(void *), void *arg) {
         c->wwaiters--;
         if (stop) {
             pthread_mutex_unlock(&c->wmu);
-            int rc = stop(arg);
-            if (rc) return rc;
+            if ((rc = stop(sarg)) != 0) return rc;
             pthread_mutex_lock(&c->wmu);
         }
     }
+    rc = send_enc_locked(c, enc, arg, &need_wake);
     pthread_mutex_unlock(&c->wmu);
-    return 0;
+    if (need_wake && tr__chan_request_flush) tr__chan_request_flush(c);
+    return rc;
 }
 
 struct raw_frame {

@@ -99,7 +99,7 @@ struct tr__chan {
     int broken;       /* a send failed */
     uint64_t last_send_ns;
     uv_write_t wreq;
-    pthread_cond_t wcond; /* room in wq again (see tr__chan_wait_room) */
+    pthread_cond_t wcond; /* room in wq again (tr__chan_send_enc_flow) */
     int wwaiters;
     uv_os_fd_t fd;
     tr__chan_t *next_dirty; /* runtime's flush list (under runtime lock) */
@@ -134,15 +134,15 @@ void tr__chan_resume(tr__chan_t *c);
 typedef void (*tr__enc_fn)(tr__wbuf_t *b, void *arg);
 int tr__chan_send_enc(tr__chan_t *c, tr__enc_fn enc, void *arg);
 int tr__chan_send_frame(tr__chan_t *c, const void *frame, size_t len);
-/* Any thread but the I/O thread, no locks held: flow control for streams.
- * Waits while TR__WQ_HIGH bytes or more are queued behind the write in
- * flight (the peer reads slower than we send), so a fast sender's queue
- * stays bounded and its buffers are reused instead of growing. Every 10 ms
- * (and when woken) `stop(arg)` is asked whether to give up; its non-zero
- * return is returned. 0 when there is room or the channel is closing/broken
- * (the send that follows reports that). */
+/* Any thread but the I/O thread, no locks held: tr__chan_send_enc with
+ * flow control, for streams. First waits while TR__WQ_HIGH bytes or more
+ * are queued behind the write in flight (the peer reads slower than we
+ * send), so a fast sender's queue stays bounded and its buffers are reused
+ * instead of growing. Every 10 ms (and when woken) `stop(sarg)` is asked
+ * whether to give up; its non-zero return is returned (nothing sent). */
 #define TR__WQ_HIGH (1024u * 1024u)
-int tr__chan_wait_room(tr__chan_t *c, int (*stop)(void *), void *arg);
+int tr__chan_send_enc_flow(tr__chan_t *c, tr__enc_fn enc, void *arg, int (*stop)(void *),
+                           void *sarg);
 /* Set by the runtime: how to wake the I/O thread for a flush. */
 extern void (*tr__chan_request_flush)(tr__chan_t *c);
 
