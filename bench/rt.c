@@ -92,6 +92,7 @@ static void teardown(tr_nursery_t *n, tr_portal_t *p) {
 /* ---- one-way stream ------------------------------------------------------ */
 
 static const char *g_only; /* optional 3rd argument: one case only */
+static long g_div = 1;      /* $BENCH_DIV: divide message counts (profiling) */
 
 static int bench_stream(void) {
     tr_nursery_t *n;
@@ -100,7 +101,7 @@ static int bench_stream(void) {
     static const struct { size_t size; long count; const char *label; } cases[] = {
         {8, 2000000, "8"}, {1024, 400000, "1024"}, {65536, 20000, "65536"}, {1048576, 1500, "1048576"}};
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
-        long count = cases[ci].count;
+        long count = cases[ci].count / g_div;
         if (g_only && strcmp(g_only, cases[ci].label)) continue;
         uint8_t kw[64];
         size_t kwn = kwargs2(kw, "count", (uint64_t)count, "size", cases[ci].size);
@@ -255,7 +256,7 @@ static int bench_scale(void) {
     CHECK(tr_nursery_open(g_rt, &n));
     tr_portal_t *p = spawn_c(n, "sinks");
     static const int ks[] = {1, 10, 100, 1000};
-    const long total = 1000000;
+    const long total = 1000000 / g_div;
     for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
         int K = ks[ki];
         char klab[16];
@@ -441,6 +442,7 @@ int main(int argc, char **argv) {
     }
     g_tpt = argv[1];
     g_only = argc > 3 ? argv[3] : NULL;
+    if (getenv("BENCH_DIV") && atol(getenv("BENCH_DIV")) > 0) g_div = atol(getenv("BENCH_DIV"));
     open_root();
     int rc = 2;
     const char *what = argv[2];
