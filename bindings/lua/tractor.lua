@@ -239,6 +239,11 @@ function Portal:open_context(ns, func, kwargs, opts, fn)
   if not r[1] or r[2] ~= 0 then
     close_ctx(c)
     if not r[1] then error(r[2], 0) end
+    if r[2] == E.EPROTO and r[3] == nil then
+      raise(r[2], {type = "MessagingError", rc = r[2], code = C.err_name(r[2]), relay_path = {},
+        tb_str = "", message = ("%s: `%s.%s` is not a context endpoint (tractor.context), " ..
+          "or it returned without calling ctx:started()"):format(where, ns, func)})
+    end
     raise(r[2], r[3], where)
   end
   local ctx = new_context(c, "caller", self, r[3])

@@ -83,6 +83,19 @@ test("the callee fails before started: open_context raises its error", function(
   end)
 end)
 
+test("open_context on a non-context function, or one that never calls started()", function()
+  with_child(function(p)
+    for _, f in ipairs{"add", "no_started"} do
+      local e = H.raises(p.open_context, p, "luamod", f, {x = 1, y = 2}, function()
+        error("the block must not run")
+      end)
+      H.eq(e.type, "MessagingError")
+      assert(e.message:find("not a context endpoint", 1, true), e.message)
+    end
+    H.eq(p:run_from_ns("luamod", "add", {x = 1, y = 1}), 2)
+  end)
+end)
+
 test("the callee fails mid-stream: receive raises the remote error", function()
   with_child(function(p)
     local e = H.raises(p.open_context, p, "luamod", "fail_mid_stream", nil, function(ctx)

@@ -174,6 +174,8 @@ M.self_cancel = tractor.context(function(ctx)
   return "unreachable"
 end)
 
+M.no_started = tractor.context(function() return "returned without started" end)
+
 M.fail_before_started = tractor.context(function()
   error({type = "KeyError", message = "failed before started"})
 end)
