@@ -348,7 +348,13 @@ int tr_stream_subscribe(tr_stream_t *s, tr_stream_t **out) {
 
 /* ---- cancellation ----------------------------------------------------- */
 
-int tr_ctx_cancel(tr_ctx_t *c, const char *reason) {
+/* Caller side with force: ask the callee to stop its task even though we
+ * already have an outcome (a call abandoned locally). */
+int tr__ctx_cancel_impl(tr_ctx_t *c, const char *reason, int force);
+
+int tr_ctx_cancel(tr_ctx_t *c, const char *reason) { return tr__ctx_cancel_impl(c, reason, 0); }
+
+int tr__ctx_cancel_impl(tr_ctx_t *c, const char *reason, int force) {
     if (!c) return TR_EINVAL;
     tr_runtime_t *rt = c->rt;
     if (c->side == TR__SIDE_CALLEE) {
@@ -358,7 +364,7 @@ int tr_ctx_cancel(tr_ctx_t *c, const char *reason) {
         return 0;
     }
     pthread_mutex_lock(&rt->mu);
-    if (c->cancel_called || c->outcome != TR__OUT_NONE) {
+    if (c->cancel_called || (c->outcome != TR__OUT_NONE && !force)) {
         c->cancel_called = 1;
         pthread_mutex_unlock(&rt->mu);
         return 0;

@@ -109,9 +109,10 @@ int tr_portal_run(tr_portal_t *p, const char *ns, const char *func, const void *
     int rc = tr_portal_start_call(p, ns, func, kwargs, kwargs_len, &c);
     if (rc) return rc;
     rc = tr_ctx_wait_for_result(c, result, err, timeout_ms);
-    if (rc == TR_ETIMEDOUT || rc == TR_ECANCELLED) {
+    if (rc == TR_ETIMEDOUT || rc == TR_ECANCELLED || rc == TR_EPROTO) {
         /* abandon the call: ask the callee to stop it */
-        tr_ctx_cancel(c, rc == TR_ETIMEDOUT ? "caller timed out" : "caller cancelled");
+        extern int tr__ctx_cancel_impl(tr_ctx_t *, const char *, int);
+        tr__ctx_cancel_impl(c, rc == TR_ETIMEDOUT ? "caller timed out" : "caller abandoned the call", 1);
     }
     pthread_mutex_lock(&c->rt->mu);
     tr__ctx_table_del(c->rt, c);

@@ -284,15 +284,24 @@ static void wake_stream(tr_ctx_t *c) {
 }
 
 void tr__ctx_flush_wakes(tr_runtime_t *rt) {
-    size_t n = rt->n_defer_wake;
+    size_t n = rt->n_defer_wake; /* the list is the I/O thread's own */
+    if (!n) return;
     rt->n_defer_wake = 0;
+    /* who waits is known under the lock; the broadcasts come after it, so a
+     * woken reader does not block at once on the rt->mu we still hold */
+    pthread_mutex_lock(&rt->mu);
     for (size_t i = 0; i < n; i++) {
         tr_ctx_t *c = rt->defer_wake[i];
+        c->wake_deferred = c->waiters ? 2 : 1;
+    }
+    pthread_mutex_unlock(&rt->mu);
+    for (size_t i = 0; i < n; i++) {
+        tr_ctx_t *c = rt->defer_wake[i];
+        if (c->wake_deferred == 2) pthread_cond_broadcast(&c->cond);
         c->wake_deferred = 0;
-        if (c->waiters) pthread_cond_broadcast(&c->cond);
         tr_ctx_release(c);
     }
-    if (n) tr__signal_fd(rt);
+    tr__signal_fd(rt);
 }
 
 static void set_outcome_error(tr_ctx_t *c, tr_error_t *e) {
@@ -401,6 +410,18 @@ void tr__ctx_deliver(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
     case TR__MSG_STARTACK:
         c->acked = 1;
         snprintf(c->functype, sizeof c->functype, "%.*s", (int)m->u.functype.n, m->u.functype.p);
+        if (!c->is_cancel_req && c->outcome == TR__OUT_NONE &&
+            strcmp(c->functype, c->kind == TR_FUNC_CONTEXT ? "context" : "asyncfunc")) {
+            /* tractor's caller refuses a functype it did not ask for */
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s.%s is a%s endpoint (StartAck '%s'): %s", c->ns, c->func,
+                     !strcmp(c->functype, "context") ? " context" : "n",
+                     c->functype,
+                     c->kind == TR_FUNC_CONTEXT ? "call it with tr_portal_run"
+                                                : "open it with tr_portal_open_context");
+            c->outcome = TR__OUT_ERROR;
+            c->error = tr__error_local(TR_EPROTO, "TypeError", msg);
+        }
         wake_ctx(c);
         break;
     case TR__MSG_STARTED:

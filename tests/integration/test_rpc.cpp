@@ -84,6 +84,12 @@ TEST_CASE("unknown module and function give remote errors; channel stays usable"
     REQUIRE(err);
     CHECK(std::string(tr_error_type(err)) == "AttributeError");
     tr_error_free(err);
+    // a context endpoint called as a plain function is refused clearly
+    err = nullptr;
+    CHECK(tr_portal_run(p, "testmod", "echo", nullptr, 0, &res, &err, 5000) == TR_EPROTO);
+    REQUIRE(err);
+    CHECK(std::string(tr_error_message(err)).find("context endpoint") != std::string::npos);
+    tr_error_free(err);
     Pack kw;
     kw.map(2).str("x").i(1).str("y").i(2);
     REQUIRE(tr_portal_run(p, "testmod", "add", kw.data(), kw.size(), &res, nullptr, 5000) == 0);
