@@ -291,11 +291,7 @@ static void on_batch(tr__chan_t *c, int begin) {
         rt->io_batch++;
         return;
     }
-    if (--rt->io_batch == 0 && rt->n_defer_wake) {
-        pthread_mutex_lock(&rt->mu);
-        tr__ctx_flush_wakes(rt);
-        pthread_mutex_unlock(&rt->mu);
-    }
+    if (--rt->io_batch == 0) tr__ctx_flush_wakes(rt);
 }
 
 const tr__chan_cbs_t tr__rt_chan_cbs = {on_handshake, on_msg, on_bad_frame, on_close, on_batch};

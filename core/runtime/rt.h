@@ -126,7 +126,7 @@ struct tr_ctx {
 
     pthread_cond_t cond;
     int waiters;
-    int wake_deferred; /* in rt->defer_wake (I/O thread, rt->mu) */
+    int wake_deferred; /* in rt->defer_wake (I/O thread only) */
     struct tr_ctx *next; /* table chain */
 };
 
@@ -225,7 +225,7 @@ struct tr_runtime {
     struct tr__waiter *waiters;
 
     /* stream deliveries of one read wake each context once, at the end of
-     * the read (I/O thread only; the list under rt->mu) */
+     * the read (I/O thread only) */
     int io_batch;
     tr_ctx_t **defer_wake;
     size_t n_defer_wake, cap_defer_wake;
@@ -272,8 +272,8 @@ tr_ctx_t *tr__ctx_lookup(tr_runtime_t *rt, int side, tr__str_t cid);
 /* I/O thread, rt->mu held: route a message that carries a cid. */
 void tr__ctx_deliver(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
                      tr__chunk_t *chunk);
-/* I/O thread, rt->mu held: wake the contexts whose wake-ups a read batch
- * deferred. */
+/* I/O thread, rt->mu NOT held: wake the contexts whose wake-ups a read
+ * batch deferred. */
 void tr__ctx_flush_wakes(tr_runtime_t *rt);
 /* rt->mu held: the channel died; every context on it fails with
  * TransportClosed (reason). */
