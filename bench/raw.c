@@ -4,6 +4,10 @@
  *   bench-raw pingpong uds|tcp ITERS
  *       small framed messages (a Yield frame, 4-byte LE length + body) sent
  *       back and forth: the latency floor (p50/p99/p99.9 of a round trip).
+ *   bench-raw handoff uds|tcp ITERS
+ *       the same ping-pong with one thread hand-off per side (a reader
+ *       thread passes each frame to the answering thread): the floor for a
+ *       runtime with an I/O thread.
  *   bench-raw stream uds|tcp SIZE COUNT
  *       a one-way stream of Yield{cid, pld} frames, each packed with
  *       msgpack-c by the sender and unpacked by the receiver, batched into
@@ -19,6 +23,7 @@
 #include <msgpack.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -211,6 +216,101 @@ static int pingpong(const char *tpt, long iters) {
     return 0;
 }
 
+/* ---- ping-pong with one thread hand-off per side ------------------------------ */
+
+/* The same ping-pong, but in each process a reader thread reads the frame
+ * and hands it to the thread that answers (mutex + condition variable), as
+ * any runtime with an I/O thread does: the floor for that design. */
+struct handoff {
+    int fd;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    uint8_t buf[4096];
+    size_t len; /* a frame is waiting when > 0 */
+    int eof;
+};
+
+static void *handoff_reader(void *arg) {
+    struct handoff *h = arg;
+    uint8_t buf[4096];
+    for (;;) {
+        size_t n = read_frame(h->fd, buf, sizeof buf);
+        pthread_mutex_lock(&h->mu);
+        if (n == 0) h->eof = 1;
+        else {
+            memcpy(h->buf, buf, n);
+            h->len = n;
+        }
+        pthread_mutex_unlock(&h->mu);
+        pthread_cond_signal(&h->cond);
+        if (n == 0) return NULL;
+    }
+}
+
+/* wait for the reader thread's next frame; 0 at EOF */
+static size_t handoff_take(struct handoff *h, uint8_t *out) {
+    pthread_mutex_lock(&h->mu);
+    while (!h->len && !h->eof) pthread_cond_wait(&h->cond, &h->mu);
+    size_t n = h->len;
+    if (n) memcpy(out, h->buf, n);
+    h->len = 0;
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}
+
+static void handoff_start(struct handoff *h, int fd, pthread_t *th) {
+    memset(h, 0, sizeof *h);
+    h->fd = fd;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cond, NULL);
+    pthread_create(th, NULL, handoff_reader, h);
+}
+
+static int pingpong_handoff(const char *tpt, long iters) {
+    struct conn c;
+    listen_on(&c, tpt);
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_yield(&sb, &pk, 123456, NULL, 0);
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    uint8_t buf[4096];
+    struct handoff h;
+    pthread_t th;
+    if (pid == 0) {
+        int fd = connect_to(&c);
+        handoff_start(&h, fd, &th);
+        size_t n;
+        while ((n = handoff_take(&h, buf)) > 0) write_all(fd, buf, n);
+        _exit(0);
+    }
+    int fd = accept_one(&c);
+    handoff_start(&h, fd, &th);
+    long warm = iters / 10 + 100;
+    uint64_t *lat = malloc(sizeof *lat * (size_t)iters);
+    for (long i = 0; i < warm + iters; i++) {
+        uint64_t a = bn_now_ns();
+        write_all(fd, sb.data, sb.size);
+        if (handoff_take(&h, buf) != sb.size) die("short echo");
+        if (i >= warm) lat[i - warm] = bn_now_ns() - a;
+    }
+    shutdown(fd, SHUT_RDWR);
+    pthread_join(th, NULL);
+    close(fd);
+    waitpid(pid, NULL, 0);
+    bn_sort(lat, (size_t)iters);
+    char k[64];
+    snprintf(k, sizeof k, "raw.handoff.%s.p50_us", tpt);
+    bn_result(k, (double)bn_pct(lat, (size_t)iters, 50) / 1e3);
+    snprintf(k, sizeof k, "raw.handoff.%s.p99_us", tpt);
+    bn_result(k, (double)bn_pct(lat, (size_t)iters, 99) / 1e3);
+    free(lat);
+    msgpack_sbuffer_destroy(&sb);
+    return 0;
+}
+
 /* ---- one-way stream ----------------------------------------------------- */
 
 #define BATCH (64 * 1024)
@@ -397,8 +497,9 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     if (argc >= 3 && !strcmp(argv[1], "spawn")) return spawn_floor("/proc/self/exe", atoi(argv[2]));
     if (argc >= 4 && !strcmp(argv[1], "pingpong")) return pingpong(argv[2], atol(argv[3]));
+    if (argc >= 4 && !strcmp(argv[1], "handoff")) return pingpong_handoff(argv[2], atol(argv[3]));
     if (argc >= 5 && !strcmp(argv[1], "stream"))
         return stream(argv[2], (size_t)atol(argv[3]), atol(argv[4]));
-    fprintf(stderr, "usage: bench-raw pingpong uds|tcp ITERS | stream uds|tcp SIZE COUNT | spawn REPS\n");
+    fprintf(stderr, "usage: bench-raw pingpong|handoff uds|tcp ITERS | stream uds|tcp SIZE COUNT | spawn REPS\n");
     return 2;
 }

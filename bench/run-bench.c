@@ -165,6 +165,8 @@ static const row_t ROWS[] = {
     ROW("raw ping-pong TCP p50", "raw.pingpong.tcp.p50_us", "us", "", NULL, NULL, NA, NA, NA, NA),
     ROW("raw ping-pong TCP p99", "raw.pingpong.tcp.p99_us", "us", "", NULL, NULL, NA, NA, NA, NA),
     ROW("raw ping-pong TCP p99.9", "raw.pingpong.tcp.p999_us", "us", "", NULL, NULL, NA, NA, NA, NA),
+    ROW("raw ping-pong + 1 hand-off/side UDS p50", "raw.handoff.uds.p50_us", "us", "", NULL, NULL, NA, NA, NA, NA),
+    ROW("raw ping-pong + 1 hand-off/side TCP p50", "raw.handoff.tcp.p50_us", "us", "", NULL, NULL, NA, NA, NA, NA),
     ROW("raw Yield stream UDS, pld=int", "raw.stream.uds.8.msgs_per_s", "msgs/s", "", NULL, NULL, NA, NA, NA, NA),
     ROW("raw Yield stream TCP, pld=int", "raw.stream.tcp.8.msgs_per_s", "msgs/s", "", NULL, NULL, NA, NA, NA, NA),
     ROW("raw Yield stream UDS, 1 KiB", "raw.stream.uds.1024.MB_per_s", "MB/s", "", NULL, NULL, NA, NA, NA, NA),
@@ -197,9 +199,11 @@ static const row_t ROWS[] = {
 
     SECTION("Round trip over a context stream (send, receive the echo)"),
     ROW("UDS p50", "rt.rtt.uds.p50_us", "us", "<=2x raw p50", "raw.pingpong.uds.p50_us", "raw ping-pong UDS", NA, NA, NA, 2.0),
+    ROW("UDS p50 (vs hand-off floor)", "rt.rtt.uds.p50_us", "us", "", "raw.handoff.uds.p50_us", "raw + 1 hand-off/side", NA, NA, NA, NA),
     ROW("UDS p99", "rt.rtt.uds.p99_us", "us", "", "raw.pingpong.uds.p99_us", "raw ping-pong UDS", NA, NA, NA, NA),
     ROW("UDS p99.9", "rt.rtt.uds.p999_us", "us", "", "raw.pingpong.uds.p999_us", "raw ping-pong UDS", NA, NA, NA, NA),
     ROW("TCP p50", "rt.rtt.tcp.p50_us", "us", "<=2x raw p50", "raw.pingpong.tcp.p50_us", "raw ping-pong TCP", NA, NA, NA, 2.0),
+    ROW("TCP p50 (vs hand-off floor)", "rt.rtt.tcp.p50_us", "us", "", "raw.handoff.tcp.p50_us", "raw + 1 hand-off/side", NA, NA, NA, NA),
     ROW("TCP p99", "rt.rtt.tcp.p99_us", "us", "", "raw.pingpong.tcp.p99_us", "raw ping-pong TCP", NA, NA, NA, NA),
     ROW("TCP p99.9", "rt.rtt.tcp.p999_us", "us", "", "raw.pingpong.tcp.p999_us", "raw ping-pong TCP", NA, NA, NA, NA),
 
@@ -537,6 +541,8 @@ int main(int argc, char **argv) {
 
     STEP("raw ping-pong uds", 60, raw, "pingpong", "uds", "20000");
     STEP("raw ping-pong tcp", 60, raw, "pingpong", "tcp", "20000");
+    STEP("raw hand-off ping-pong uds", 60, raw, "handoff", "uds", "20000");
+    STEP("raw hand-off ping-pong tcp", 60, raw, "handoff", "tcp", "20000");
     STEP("raw stream uds 8", 60, raw, "stream", "uds", "8", "2000000");
     STEP("raw stream uds 1024", 60, raw, "stream", "uds", "1024", "400000");
     STEP("raw stream uds 65536", 60, raw, "stream", "uds", "65536", "20000");
