@@ -17,7 +17,7 @@ struct Daemon {
         root.pids.push_back(tr_portal_pid(p));
     }
     void done() {
-        CHECK(tr_portal_cancel_actor(p, -1) == 0);
+        CHECK(tr_portal_cancel_actor(p, 5000) == 0);
         tr_portal_release(p);
         CHECK(tr_nursery_close(n, 0, nullptr) == 0);
     }
@@ -201,7 +201,7 @@ TEST_CASE("context: a third actor cancelling the callee's actor names itself as 
     CHECK(eventually([tpid] { return !pid_alive(tpid); }));
     tr_portal_release(d.p);
     CHECK(tr_nursery_close(d.n, 0, nullptr) == 0);
-    CHECK(tr_portal_cancel_actor(killer, -1) == 0);
+    CHECK(tr_portal_cancel_actor(killer, 5000) == 0);
     tr_portal_release(killer);
     CHECK(tr_nursery_close(n2, 0, nullptr) == 0);
     root.close_and_check();
@@ -467,7 +467,7 @@ TEST_CASE("1000 concurrent contexts each streaming 100 messages lose nothing", "
         REQUIRE(tr_portal_start_context(d.p, "testmod", "producer", kw.data(), kw.size(), &o, &ctxs[i]) == 0);
     }
     for (int i = 0; i < N; i++) {
-        REQUIRE(tr_ctx_wait_started(ctxs[i], nullptr, nullptr, 20000) == 0);
+        REQUIRE(tr_ctx_wait_started(ctxs[i], nullptr, nullptr, 60000) == 0);
         REQUIRE(tr_ctx_open_stream(ctxs[i], &ss[i]) == 0);
     }
     long total = 0;

@@ -520,7 +520,7 @@ TEST_CASE("discovery: the root elects itself registrar, children register at boo
     CHECK(tr_query_actor(root.rt, tr_portal_uuid(child), q, sizeof q, 2000) == TR_ENOTFOUND);
 
     // cancelled: it unregisters on its way out
-    CHECK(tr_portal_cancel_actor(child, -1) == 0);
+    CHECK(tr_portal_cancel_actor(child, 5000) == 0);
     CHECK(eventually([pid] { return !pid_alive(pid); }, 5000));
     CHECK(eventually([&] { return !registry_of(root.rt).count(key); }, 3000));
     CHECK(tr_find_actor(root.rt, "svc", &found, 2000) == TR_ENOTFOUND);
@@ -584,7 +584,7 @@ TEST_CASE("discovery: duplicate names", "[discovery]") {
     // cancel the one found first: the other is found next
     tr_portal_t *gone = first == ua ? a : b;
     std::string other = first == ua ? ub : ua;
-    CHECK(tr_portal_cancel_actor(gone, -1) == 0);
+    CHECK(tr_portal_cancel_actor(gone, 5000) == 0);
     REQUIRE(eventually([&] { return count_named(registry_of(root.rt), "dup") == 1; }, 5000));
     REQUIRE(tr_find_actor(root.rt, "dup", &f, 3000) == 0);
     CHECK(std::string(tr_portal_uuid(f)) == other);
@@ -748,7 +748,7 @@ TEST_CASE("discovery: registrar RPCs have tractor's arguments and return shapes,
     CHECK(std::string(tr_portal_uuid(f)) == tr_portal_uuid(twin));
     tr_portal_release(f);
     CHECK(registry_of(root.rt).count("twin.u-4") == 0);
-    CHECK(tr_portal_cancel_actor(twin, -1) == 0);
+    CHECK(tr_portal_cancel_actor(twin, 5000) == 0);
     tr_portal_release(twin);
     REQUIRE(tr_nursery_close(n, 0, nullptr) == 0);
 
@@ -862,7 +862,7 @@ TEST_CASE("discovery: a registrar daemon killed and restarted while trees run", 
     echo_roundtrip(w, 10);
     CHECK(count_named(registry_of(b.rt), "a-worker") == 0);
 
-    CHECK(tr_portal_cancel_actor(late, -1) == 0);
+    CHECK(tr_portal_cancel_actor(late, 5000) == 0);
     tr_portal_release(late);
     REQUIRE(tr_nursery_close(n, 0, nullptr) == 0);
     tr_portal_release(w);

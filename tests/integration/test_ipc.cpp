@@ -279,7 +279,7 @@ TEST_CASE("ipc: 100k frames of mixed sizes arrive complete and in order", "[ipc]
     tr_buf_release(&res);
     tr_stream_release(s);
     tr_ctx_close(ctx, 0);
-    CHECK(tr_portal_cancel_actor(p, -1) == 0);
+    CHECK(tr_portal_cancel_actor(p, 5000) == 0);
     tr_portal_release(p);
     CHECK(tr_nursery_close(n, 0, nullptr) == 0);
     root.close_and_check();
@@ -341,7 +341,7 @@ TEST_CASE("ipc: frames from concurrent senders never interleave", "[ipc]") {
     tr_stream_close(s);
     tr_stream_release(s);
     tr_ctx_close(ctx, 0);
-    CHECK(tr_portal_cancel_actor(p, -1) == 0);
+    CHECK(tr_portal_cancel_actor(p, 5000) == 0);
     tr_portal_release(p);
     CHECK(tr_nursery_close(n, 0, nullptr) == 0);
     root.close_and_check();

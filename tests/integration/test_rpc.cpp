@@ -227,7 +227,7 @@ TEST_CASE("20 children started and torn down leave no fd or process growth", "[s
         tr_portal_t *p;
         REQUIRE(tr_nursery_start_actor(n, "loop", &so, &p, nullptr, 10000) == 0);
         root.pids.push_back(tr_portal_pid(p));
-        CHECK(tr_portal_cancel_actor(p, -1) == 0);
+        CHECK(tr_portal_cancel_actor(p, 5000) == 0);
         tr_portal_release(p);
         REQUIRE(tr_nursery_close(n, 0, nullptr) == 0);
         if (round == 1) fds0 = count_fds();
@@ -258,7 +258,7 @@ TEST_CASE("a child inherits its parent's log level", "[spawn][log]") {
     CHECK(tr_log_level_from_name("transport") == 5);
     CHECK(tr_log_level_from_name("IO") == 21);
     CHECK(tr_log_level_from_name("nope") == TR_EINVAL);
-    CHECK(tr_portal_cancel_actor(p, -1) == 0);
+    CHECK(tr_portal_cancel_actor(p, 5000) == 0);
     tr_portal_release(p);
     CHECK(tr_nursery_close(n, 0, nullptr) == 0);
     root.close_and_check();
