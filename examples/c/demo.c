@@ -1,20 +1,46 @@
 #define _GNU_SOURCE
-/* tractor-demo: the `make demo` job. A root actor supervises a small tree
- * of C workers: it splits a prime count across them (run_in_actor), streams
- * numbers through a bidirectional context, shows a remote error boxed with
- * its origin, cancels a context and tears the tree down cleanly. */
+/* tractor-demo: the `make demo` program. One actor tree, three languages:
+ *
+ *   demo-root (C, this process)
+ *   ├── producer     Lua     examples/lua/modules/demo_producer.lua
+ *   ├── transformer  Python  examples/python/modules/demo_transform.py
+ *   │   └── lua-helper  Lua  (spawned by the Python actor in act 2)
+ *   └── aggregator   C       examples/c/demo_worker.c
+ *
+ * Act 1 streams words through a pipeline of contexts (Lua produces, Python
+ * transforms, C aggregates); act 2 relays a Lua error from a grandchild
+ * through the Python actor to us; act 3 cancels two contexts and shows who
+ * the canceller was; act 4 tears the tree down and checks that no process is
+ * left. The program finds the Python package, the Lua binding and the demo
+ * modules next to itself in the build tree (environment variables that are
+ * already set are extended, not replaced). */
 #include <limits.h>
 #include <msgpack.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tractor/tractor.h"
 
-#define NWORKERS 3
-#define LIMIT 2000000
+#ifndef TR_DEMO_SOURCE_DIR
+#define TR_DEMO_SOURCE_DIR ""
+#endif
+#ifndef TR_DEMO_PYTHON
+#define TR_DEMO_PYTHON ""
+#endif
+#ifndef TR_DEMO_LUA
+#define TR_DEMO_LUA ""
+#endif
+
+#define ROOT "demo-root"
+#define TIMEOUT 10000
+
+static double t0;
 
 static double now(void) {
     struct timespec ts;
@@ -22,153 +48,357 @@ static double now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int64_t unpack_int(tr_buf_t *b) {
-    msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
-    int64_t v = 0;
-    if (msgpack_unpack_next(&u, b->data, b->len, NULL) == MSGPACK_UNPACK_SUCCESS)
-        v = u.data.type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? u.data.via.i64 : (int64_t)u.data.via.u64;
-    msgpack_unpacked_destroy(&u);
-    return v;
+/* one line of narration, prefixed with the time and the actor it is about */
+static void say(const char *who, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%5.2fs [%s] ", now() - t0, who);
+    vprintf(fmt, ap);
+    printf("\n");
+    fflush(stdout);
+    va_end(ap);
 }
 
 static void fail(const char *what, int rc, tr_error_t *err) {
     fprintf(stderr, "demo: %s failed: %s%s%s\n", what, tr_strerror(rc), err ? ": " : "",
             err ? tr_error_str(err) : "");
+    if (err && tr_error_traceback(err)) fprintf(stderr, "%s\n", tr_error_traceback(err));
     exit(1);
 }
 
-/* Point children at the demo module (next to this binary) unless set. */
-static void set_module_path(void) {
-    if (getenv("TRACTOR_MODULE_PATH")) return;
-    char exe[PATH_MAX];
+/* ---- finding everything relative to this binary ------------------------ */
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* append `dir` to the `sep`-separated list in $var (create it when unset,
+ * with `tail` appended then, e.g. ";;" for Lua's default path) */
+static void env_add(const char *var, const char *dir, const char *sep, const char *tail) {
+    const char *cur = getenv(var);
+    char buf[8192];
+    if (cur && *cur) {
+        if (strstr(cur, dir)) return;
+        snprintf(buf, sizeof buf, "%s%s%s", dir, sep, cur);
+    } else {
+        snprintf(buf, sizeof buf, "%s%s", dir, tail);
+    }
+    setenv(var, buf, 1);
+}
+
+static void set_env(void) {
+    char exe[PATH_MAX], dir[PATH_MAX + 64], build[PATH_MAX], p[PATH_MAX + 128];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) return;
     exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    setenv("TRACTOR_MODULE_PATH", exe, 1);
+    *strrchr(exe, '/') = 0; /* <build>/examples/c */
+    snprintf(p, sizeof p, "%s/../..", exe);
+    if (!realpath(p, build)) return;
+    /* the C module (demo_worker) is next to us */
+    if (!getenv("TRACTOR_MODULE_PATH")) setenv("TRACTOR_MODULE_PATH", exe, 1);
+    /* Python: the libtractor package and the demo module */
+    snprintf(p, sizeof p, "%s/bindings/python", build);
+    if (is_dir(p)) env_add("PYTHONPATH", p, ":", "");
+    snprintf(dir, sizeof dir, "%s/examples/python", build); /* copied there by the build */
+    if (!is_file((snprintf(p, sizeof p, "%s/demo_transform.py", dir), p)))
+        snprintf(dir, sizeof dir, "%s/examples/python/modules", TR_DEMO_SOURCE_DIR);
+    env_add("PYTHONPATH", dir, ":", "");
+    /* Lua: the binding (tractor.lua, tractor_c.so) and the demo module;
+     * children look on TRACTOR_LUA_PATH first */
+    snprintf(p, sizeof p, "%s/bindings/lua/?.lua", build);
+    env_add("LUA_PATH", p, ";", ";;");
+    snprintf(p, sizeof p, "%s/bindings/lua/?.so", build);
+    env_add("LUA_CPATH", p, ";", ";;");
+    snprintf(dir, sizeof dir, "%s/examples/lua", build);
+    if (!is_file((snprintf(p, sizeof p, "%s/demo_producer.lua", dir), p)))
+        snprintf(dir, sizeof dir, "%s/examples/lua/modules", TR_DEMO_SOURCE_DIR);
+    env_add("TRACTOR_LUA_PATH", dir, ";", "");
+    /* the interpreters the bindings were built for */
+    if (!getenv("TRACTOR_PYTHON") && is_file(TR_DEMO_PYTHON)) setenv("TRACTOR_PYTHON", TR_DEMO_PYTHON, 1);
+    if (!getenv("TRACTOR_LUA") && is_file(TR_DEMO_LUA)) setenv("TRACTOR_LUA", TR_DEMO_LUA, 1);
+    /* quiet children: errors are what the demo shows, not log lines */
+    if (!getenv("TRACTOR_LOGLEVEL")) setenv("TRACTOR_LOGLEVEL", "critical", 1);
+}
+
+/* ---- msgpack helpers ----------------------------------------------------- */
+
+typedef struct {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+} pack_t;
+
+static void pack_init(pack_t *p) {
+    msgpack_sbuffer_init(&p->sb);
+    msgpack_packer_init(&p->pk, &p->sb, msgpack_sbuffer_write);
+}
+
+static void pack_str(pack_t *p, const char *s) { msgpack_pack_str_with_body(&p->pk, s, strlen(s)); }
+
+/* a received payload, unpacked (freed with msgpack_unpacked_destroy) */
+static msgpack_object unpack(msgpack_unpacked *u, const tr_buf_t *b) {
+    msgpack_unpacked_init(u);
+    if (msgpack_unpack_next(u, b->data, b->len, NULL) != MSGPACK_UNPACK_SUCCESS) {
+        msgpack_object nil = {.type = MSGPACK_OBJECT_NIL};
+        return nil;
+    }
+    return u->data;
+}
+
+static const msgpack_object *get(const msgpack_object *m, const char *key) {
+    if (m->type != MSGPACK_OBJECT_MAP) return NULL;
+    for (uint32_t i = 0; i < m->via.map.size; i++) {
+        const msgpack_object *k = &m->via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+            !memcmp(k->via.str.ptr, key, k->via.str.size))
+            return &m->via.map.ptr[i].val;
+    }
+    return NULL;
+}
+
+static long long get_int(const msgpack_object *m, const char *key) {
+    const msgpack_object *v = get(m, key);
+    if (!v) return 0;
+    return v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? (long long)v->via.i64 : (long long)v->via.u64;
+}
+
+/* a str field as "%.*s" arguments */
+#define STRF(o) (int)((o) && (o)->type == MSGPACK_OBJECT_STR ? (o)->via.str.size : 1), \
+                ((o) && (o)->type == MSGPACK_OBJECT_STR ? (o)->via.str.ptr : "?")
+
+/* ---- the tree ------------------------------------------------------------ */
+
+typedef struct {
+    const char *name, *lang, *module;
+    tr_portal_t *p;
+    int pid;
+} child_t;
+
+static void spawn(tr_nursery_t *n, child_t *c) {
+    tr_spawn_opts_t so;
+    tr_spawn_opts_init(&so);
+    so.lang = c->lang;
+    so.enable_modules = c->module;
+    tr_error_t *err = NULL;
+    double t = now();
+    int rc = tr_nursery_start_actor(n, c->name, &so, &c->p, &err, 30000);
+    if (rc) fail("spawning a child", rc, err);
+    c->pid = tr_portal_pid(c->p);
+    say(ROOT, "  spawned %-11s %-6s pid %-7d serving %-14s (up in %.2f s)", c->name, c->lang, c->pid,
+        c->module, now() - t);
+}
+
+/* act 1: Lua produces, Python transforms, C aggregates */
+static void act_pipeline(child_t *transformer) {
+    say(ROOT, "act 1: a pipeline of contexts: producer (lua) -> transformer (python) -> aggregator (c)");
+    pack_t kw;
+    pack_init(&kw);
+    msgpack_pack_map(&kw.pk, 2);
+    pack_str(&kw, "producer");
+    pack_str(&kw, "producer");
+    pack_str(&kw, "aggregator");
+    pack_str(&kw, "aggregator");
+    tr_ctx_t *ctx;
+    tr_buf_t first;
+    tr_error_t *err = NULL;
+    int rc = tr_portal_open_context(transformer->p, "demo_transform", "pipeline", kw.sb.data, kw.sb.size,
+                                    NULL, &ctx, &first, &err, TIMEOUT);
+    msgpack_sbuffer_destroy(&kw.sb);
+    if (rc) fail("opening the pipeline", rc, err);
+    msgpack_unpacked u;
+    msgpack_object f = unpack(&u, &first);
+    if (f.type == MSGPACK_OBJECT_ARRAY && f.via.array.size == 2) {
+        say("transformer", "found its peers: producer says \"%.*s\", aggregator says \"%.*s\"",
+            STRF(&f.via.array.ptr[0]), STRF(&f.via.array.ptr[1]));
+    }
+    msgpack_unpacked_destroy(&u);
+    tr_buf_release(&first);
+    tr_stream_t *s;
+    if ((rc = tr_ctx_open_stream(ctx, &s))) fail("opening the report stream", rc, NULL);
+    tr_buf_t b;
+    while ((rc = tr_stream_recv(s, &b, &err, TIMEOUT)) == 0) {
+        msgpack_object r = unpack(&u, &b);
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "'%.*s'", STRF(get(&r, "word")));
+        say("transformer", "#%lld %-11s from producer -> %-11.*s len %lld -> aggregator: total %lld",
+            get_int(&r, "seq"), quoted, STRF(get(&r, "upper")), get_int(&r, "len"), get_int(&r, "total"));
+        msgpack_unpacked_destroy(&u);
+        tr_buf_release(&b);
+    }
+    if (rc != TR_EEOC) fail("receiving a report", rc, err);
+    tr_buf_t res;
+    if ((rc = tr_ctx_wait_for_result(ctx, &res, &err, TIMEOUT))) fail("the pipeline's result", rc, err);
+    msgpack_object r = unpack(&u, &res);
+    const msgpack_object *agg = get(&r, "aggregated");
+    say(ROOT, "  pipeline returned: the producer (lua) had %lld words acknowledged, the aggregator (c) "
+              "counted %lld words, %lld letters",
+        get_int(&r, "produced"), agg ? get_int(agg, "count") : 0, agg ? get_int(agg, "total") : 0);
+    msgpack_unpacked_destroy(&u);
+    tr_buf_release(&res);
+    tr_stream_release(s);
+    tr_ctx_close(ctx, 0);
+}
+
+/* act 2: a Lua error in a grandchild, relayed by the Python actor */
+static void act_error(child_t *transformer) {
+    say(ROOT, "act 2: an error two levels down, in another language");
+    say(ROOT, "  asking transformer (python) to double \"forty-two\" with a Lua helper it spawns");
+    pack_t kw;
+    pack_init(&kw);
+    msgpack_pack_map(&kw.pk, 1);
+    pack_str(&kw, "text");
+    pack_str(&kw, "forty-two");
+    tr_buf_t res;
+    tr_error_t *err = NULL;
+    int rc = tr_portal_run(transformer->p, "demo_transform", "double_with_lua", kw.sb.data, kw.sb.size, &res,
+                           &err, TIMEOUT);
+    msgpack_sbuffer_destroy(&kw.sb);
+    if (rc != TR_EREMOTE || !err) fail("expecting a remote error", rc ? rc : TR_ESTATE, err);
+    say(ROOT, "  -> %s: boxed %s, raised as %s in '%s'", tr_err_name(rc), tr_error_type(err),
+        tr_error_src_type(err), tr_error_src_name(err));
+    char path[512] = "";
+    for (size_t i = 0; i < tr_error_relay_len(err); i++) {
+        size_t l = strlen(path);
+        snprintf(path + l, sizeof path - l, "%s -> ", tr_error_relay_name(err, i));
+    }
+    say(ROOT, "     relay path: %s%s (us)", path, ROOT);
+    say(ROOT, "     message: %s", tr_error_message(err));
+    say(ROOT, "     the Lua traceback, as the grandchild sent it:");
+    const char *tb = tr_error_traceback(err);
+    int lines = 0;
+    for (const char *l = tb; l && *l && lines < 8; lines++) {
+        const char *e = strchr(l, '\n');
+        int len = e ? (int)(e - l) : (int)strlen(l);
+        say(ROOT, "       | %.*s", len, l);
+        l = e ? e + 1 : l + len;
+    }
+    tr_error_free(err);
+}
+
+/* act 3: cancellation, and who asked for it */
+static void act_cancel(child_t *producer, child_t *transformer, child_t *aggregator) {
+    say(ROOT, "act 3: cancellation");
+    /* a: we cancel a Lua stream ourselves: absorbed */
+    pack_t kw;
+    pack_init(&kw);
+    msgpack_pack_map(&kw.pk, 1);
+    pack_str(&kw, "period");
+    msgpack_pack_double(&kw.pk, 0.02);
+    tr_ctx_t *ctx;
+    tr_error_t *err = NULL;
+    int rc = tr_portal_open_context(producer->p, "demo_producer", "ticker", kw.sb.data, kw.sb.size, NULL, &ctx,
+                                    NULL, &err, TIMEOUT);
+    msgpack_sbuffer_destroy(&kw.sb);
+    if (rc) fail("opening the ticker", rc, err);
+    tr_stream_t *s;
+    tr_ctx_open_stream(ctx, &s);
+    char ticks[64] = "";
+    for (int i = 0; i < 4; i++) {
+        tr_buf_t b;
+        if ((rc = tr_stream_recv(s, &b, &err, TIMEOUT))) fail("a tick", rc, err);
+        msgpack_unpacked u;
+        msgpack_object o = unpack(&u, &b);
+        size_t l = strlen(ticks);
+        snprintf(ticks + l, sizeof ticks - l, " %lld", (long long)o.via.u64);
+        msgpack_unpacked_destroy(&u);
+        tr_buf_release(&b);
+    }
+    say(ROOT, "  producer (lua) ticks:%s ... we cancel the context", ticks);
+    tr_ctx_cancel(ctx, "the demo has seen enough ticks");
+    tr_buf_t res;
+    rc = tr_ctx_wait_for_result(ctx, &res, &err, TIMEOUT);
+    const char *cname = NULL, *cuuid = NULL;
+    tr_ctx_canceller(ctx, &cname, &cuuid);
+    say(ROOT, "  -> %s (%s), canceller '%s' = us: %s, acknowledged: %s; absorbed, not an error",
+        tr_err_name(rc), err ? tr_error_type(err) : "?", cname ? cname : "?",
+        cuuid && !strcmp(cuuid, tr_runtime_uuid(tr_ctx_runtime(ctx))) ? "yes" : "no",
+        tr_ctx_cancel_acked(ctx) ? "yes" : "no");
+    tr_error_free(err);
+    err = NULL;
+    tr_stream_release(s);
+    if ((rc = tr_ctx_close(ctx, 0))) fail("closing the cancelled context", rc, NULL);
+
+    /* b: a third actor (Python) cancels the C actor we hold a context with */
+    if ((rc = tr_portal_open_context(aggregator->p, "demo_worker", "wait_forever", NULL, 0, NULL, &ctx, NULL,
+                                     &err, TIMEOUT)))
+        fail("opening wait_forever", rc, err);
+    say(ROOT, "  holding a context on aggregator (c); asking transformer (python) to cancel that actor");
+    pack_init(&kw);
+    msgpack_pack_map(&kw.pk, 1);
+    pack_str(&kw, "name");
+    pack_str(&kw, "aggregator");
+    rc = tr_portal_run(transformer->p, "demo_transform", "cancel_peer", kw.sb.data, kw.sb.size, &res, &err,
+                       TIMEOUT);
+    msgpack_sbuffer_destroy(&kw.sb);
+    if (rc) fail("cancel_peer", rc, err);
+    tr_buf_release(&res);
+    rc = tr_ctx_wait_for_result(ctx, &res, &err, TIMEOUT);
+    say(ROOT, "  -> %s (%s) raised: canceller '%s' (%s), not us", tr_err_name(rc), err ? tr_error_type(err) : "?",
+        err && tr_error_canceller_name(err) ? tr_error_canceller_name(err) : "?",
+        err && tr_error_canceller_name(err) && !strcmp(tr_error_canceller_name(err), "transformer") ? "python"
+                                                                                                     : "?");
+    if (rc != TR_ECTXCANCELLED) fail("expecting ContextCancelled", rc ? rc : TR_ESTATE, err);
+    tr_error_free(err);
+    tr_ctx_close(ctx, 0);
 }
 
 int main(void) {
-    set_module_path();
-    double t0 = now();
+    t0 = now();
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    set_env();
     tr_runtime_opts_t o;
     tr_runtime_opts_init(&o);
-    o.name = "demo-root";
-    o.enable_registrar = 0; /* a self-contained tree: no registry port */
+    o.name = ROOT;
+    /* a private registrar (ourselves, on a free port) so the children can
+     * find each other by name without touching the machine's 127.0.0.1:1616 */
+    o.registry_addrs = "127.0.0.1:0";
+    o.enable_registrar = TR_REGISTRAR_BECOME;
     tr_runtime_t *rt;
     int rc = tr_runtime_open(&o, &rt);
     if (rc) fail("opening the root actor", rc, NULL);
     char addr[256];
     tr_runtime_addr(rt, addr, sizeof addr);
-    printf("[demo-root] libtractor %s, listening on %s\n", tr_version(), addr);
+    say(ROOT, "libtractor %s: a C root actor at %s (the registrar of this tree)", tr_version(), addr);
 
     tr_nursery_t *n;
     tr_nursery_open(rt, &n);
-    tr_spawn_opts_t so;
-    tr_spawn_opts_init(&so);
-    so.lang = "c";
+    child_t producer = {"producer", "lua", "demo_producer", NULL, 0};
+    child_t transformer = {"transformer", "python", "demo_transform", NULL, 0};
+    child_t aggregator = {"aggregator", "c", "demo_worker", NULL, 0};
+    say(ROOT, "spawning one child per language:");
+    spawn(n, &producer);
+    spawn(n, &transformer);
+    spawn(n, &aggregator);
 
-    /* 1. run_in_actor: split a prime count across workers */
-    printf("[demo-root] counting primes below %d across %d C workers (run_in_actor)\n", LIMIT, NWORKERS);
-    tr_portal_t *ria[NWORKERS];
-    for (int i = 0; i < NWORKERS; i++) {
-        msgpack_sbuffer sb;
-        msgpack_packer pk;
-        msgpack_sbuffer_init(&sb);
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_map(&pk, 2);
-        msgpack_pack_str_with_body(&pk, "lo", 2);
-        msgpack_pack_int64(&pk, (int64_t)LIMIT * i / NWORKERS);
-        msgpack_pack_str_with_body(&pk, "hi", 2);
-        msgpack_pack_int64(&pk, (int64_t)LIMIT * (i + 1) / NWORKERS);
-        char name[32];
-        snprintf(name, sizeof name, "primes-%d", i);
-        tr_error_t *err = NULL;
-        rc = tr_nursery_run_in_actor(n, name, "demo_worker", "count_primes", sb.data, sb.size, &so,
-                                     &ria[i], &err, 10000);
-        msgpack_sbuffer_destroy(&sb);
-        if (rc) fail("spawning a worker", rc, err);
-        printf("[demo-root]   spawned '%s' (pid %d)\n", name, tr_portal_pid(ria[i]));
-    }
-    int64_t total = 0;
-    for (int i = 0; i < NWORKERS; i++) {
-        tr_buf_t res;
-        tr_error_t *err = NULL;
-        rc = tr_portal_wait_for_result(ria[i], &res, &err, 30000);
-        if (rc) fail("collecting a result", rc, err);
-        int64_t v = unpack_int(&res);
-        printf("[demo-root]   '%s' found %lld primes\n", tr_portal_name(ria[i]), (long long)v);
-        total += v;
-        tr_buf_release(&res);
-        tr_portal_release(ria[i]);
-    }
-    printf("[demo-root] => %lld primes below %d\n", (long long)total, LIMIT);
+    act_pipeline(&transformer);
+    act_error(&transformer);
+    act_cancel(&producer, &transformer, &aggregator);
 
-    /* 2. a daemon serving a bidirectional streaming context */
-    so.enable_modules = "demo_worker";
-    tr_portal_t *sq;
+    /* act 4: teardown */
+    say(ROOT, "act 4: teardown");
+    child_t *kids[] = {&producer, &transformer};
+    for (int i = 0; i < 2; i++) {
+        rc = tr_portal_cancel_actor(kids[i]->p, -1);
+        say(ROOT, "  cancel_actor(%s) -> %s", kids[i]->name, rc ? tr_err_name(rc) : "acknowledged");
+    }
+    tr_portal_release(producer.p);
+    tr_portal_release(transformer.p);
+    tr_portal_release(aggregator.p);
     tr_error_t *err = NULL;
-    if ((rc = tr_nursery_start_actor(n, "squarer", &so, &sq, &err, 10000))) fail("start_actor", rc, err);
-    printf("[demo-root] started daemon 'squarer' (pid %d); opening a streaming context\n", tr_portal_pid(sq));
-    tr_ctx_t *ctx;
-    tr_buf_t first;
-    if ((rc = tr_portal_open_context(sq, "demo_worker", "squares", NULL, 0, NULL, &ctx, &first, &err, 5000)))
-        fail("open_context", rc, err);
-    printf("[demo-root]   'squarer' started: %.*s\n", (int)first.len - 1, (const char *)first.data + 1);
-    tr_buf_release(&first);
-    tr_stream_t *s;
-    tr_ctx_open_stream(ctx, &s);
-    printf("[demo-root]   streaming:");
-    for (int64_t x = 1; x <= 8; x++) {
-        char b[16];
-        msgpack_sbuffer sb = {0};
-        msgpack_packer pk;
-        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-        msgpack_pack_int64(&pk, x);
-        tr_stream_send(s, sb.data, sb.size, NULL);
-        msgpack_sbuffer_destroy(&sb);
-        tr_buf_t r;
-        if ((rc = tr_stream_recv(s, &r, &err, 5000))) fail("stream receive", rc, err);
-        snprintf(b, sizeof b, " %lld->%lld", (long long)x, (long long)unpack_int(&r));
-        fputs(b, stdout);
-        tr_buf_release(&r);
-    }
-    printf("\n");
-    tr_stream_close(s);
-    tr_buf_t res;
-    if ((rc = tr_ctx_wait_for_result(ctx, &res, &err, 5000))) fail("context result", rc, err);
-    printf("[demo-root]   stream closed; 'squarer' returned %lld (values squared)\n", (long long)unpack_int(&res));
-    tr_buf_release(&res);
-    tr_stream_release(s);
-    tr_ctx_close(ctx, 0);
-
-    /* 3. a remote error, boxed with where it came from */
-    rc = tr_portal_run(sq, "demo_worker", "explode", NULL, 0, &res, &err, 5000);
-    printf("[demo-root] calling 'explode' on 'squarer' -> %s: %s\n", tr_err_name(rc), err ? tr_error_str(err) : "?");
-    tr_error_free(err);
-    err = NULL;
-
-    /* 4. cancelling a context: the callee's task ends, the cancel is ours */
-    if ((rc = tr_portal_open_context(sq, "demo_worker", "wait_forever", NULL, 0, NULL, &ctx, NULL, &err, 5000)))
-        fail("open_context", rc, err);
-    tr_ctx_cancel(ctx, "the demo is done waiting");
-    rc = tr_ctx_wait_for_result(ctx, &res, &err, 5000);
-    const char *cn = NULL;
-    tr_ctx_canceller(ctx, &cn, NULL);
-    printf("[demo-root] cancelled context 'wait_forever' -> %s, canceller '%s', acked=%d\n", tr_err_name(rc),
-           cn ? cn : "?", tr_ctx_cancel_acked(ctx));
-    tr_error_free(err);
-    tr_ctx_close(ctx, 0);
-
-    /* 5. teardown */
-    rc = tr_portal_cancel_actor(sq, -1);
-    printf("[demo-root] cancel_actor('squarer') -> %s\n", rc ? tr_err_name(rc) : "acked");
-    tr_portal_release(sq);
-    rc = tr_nursery_close(n, 0, &err);
-    if (rc) fail("closing the nursery", rc, err);
+    if ((rc = tr_nursery_close(n, 0, &err))) fail("closing the nursery", rc, err);
     tr_runtime_close(rt);
-    printf("[demo-root] tree torn down cleanly in %.2f s; no actor left running\n", now() - t0);
+    int left = 0;
+    child_t *all[] = {&producer, &transformer, &aggregator};
+    for (int i = 0; i < 3; i++) left += kill(all[i]->pid, 0) == 0;
+    if (left) {
+        fprintf(stderr, "demo: %d child process(es) still running\n", left);
+        return 1;
+    }
+    say(ROOT, "every child reaped, no process left; the tree lived %.2f s", now() - t0);
     return 0;
 }
