@@ -5,7 +5,9 @@
  *                    `count` payloads (size 8: the int counter; else a bin
  *                    value of `size` bytes), then closes and returns count
  *   bench.sink       context: counts what arrives until Stop, checks ints
- *                    arrive in order, returns [count, bad]
+ *                    arrive in order, returns [count, bad, t_last] where
+ *                    t_last is CLOCK_MONOTONIC (ns, system-wide) when the
+ *                    last value arrived
  *   bench.echo       context: echoes every value until Stop
  *   bench.subtree    context {n}: spawns `n` C children (each serving this
  *                    module), reports started(n), waits to be cancelled
@@ -85,7 +87,7 @@ static int sink(tr_ctx_t *ctx, void *ud) {
     if (rc) return rc;
     tr_stream_t *s;
     if ((rc = tr_ctx_open_stream(ctx, &s))) return rc;
-    uint64_t n = 0, bad = 0;
+    uint64_t n = 0, bad = 0, t_last = 0;
     for (;;) {
         tr_buf_t b;
         rc = tr_stream_recv(s, &b, NULL, -1);
@@ -94,14 +96,16 @@ static int sink(tr_ctx_t *ctx, void *ud) {
         if (v >= 0 && (uint64_t)v != n) bad++;
         n++;
         tr_buf_release(&b);
+        t_last = bn_now_ns();
     }
     tr_stream_release(s);
     if (rc != TR_EEOC) return rc;
-    uint8_t out[20];
-    out[0] = 0x92;
+    uint8_t out[32];
+    out[0] = 0x93;
     size_t k = 1;
     k += bn_mp_uint(out + k, n);
     k += bn_mp_uint(out + k, bad);
+    k += bn_mp_uint(out + k, t_last);
     tr_ctx_set_result(ctx, out, k);
     return 0;
 }

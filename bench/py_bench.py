@@ -48,7 +48,7 @@ def main():
                 for i in range(n_msgs):
                     send(i)
         t1 = time.perf_counter()
-        count, nbad = ctx.outcome
+        count, nbad, _t_last = ctx.outcome
         if count != n_msgs or nbad:
             sys.exit(f"py_bench: the sink counted {count}/{n_msgs}, {nbad} out of order")
         result("py.stream.send.msgs_per_s", n_msgs / (t1 - t0))

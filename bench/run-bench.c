@@ -4,7 +4,11 @@
  * the ratio against it, and pass/miss. Writes the table as JSON and CSV to
  * bench/results/ (bench-<time>.{json,csv} and latest.{json,csv}).
  *
- *   build/bench/run-bench [--quick] [--only SUBSTR]
+ *   build/bench/run-bench [--quick | --rounds N] [--only SUBSTR]
+ *
+ * Throughput and latency steps run in N rounds (default 2; --quick: 1),
+ * baselines interleaved with runtime figures; a figure is the best rate /
+ * the median latency over the rounds (every sample is in the JSON).
  *
  * Environment: BENCH_PYTHON (default python3), BENCH_LUA (default lua5.4). */
 #include <errno.h>
@@ -33,26 +37,60 @@
 
 /* ---- collected results ---------------------------------------------------- */
 
+/* Each key keeps every sample of this run (steps may be repeated); the
+ * figure is the best throughput (keys ending in _per_s: the maximum) and
+ * the median of anything else (latencies, times, sizes, counts). */
 #define MAX_RES 512
-static struct { char key[96]; double v; } g_res[MAX_RES];
+#define MAX_SAMPLES 8
+static struct {
+    char key[96];
+    double s[MAX_SAMPLES];
+    int n;
+} g_res[MAX_RES];
 static int g_nres;
+
+static void res_add(const char *k, double v) {
+    int i;
+    for (i = 0; i < g_nres; i++)
+        if (!strcmp(g_res[i].key, k)) break;
+    if (i == g_nres) {
+        if (g_nres == MAX_RES) return;
+        snprintf(g_res[i].key, sizeof g_res[i].key, "%s", k);
+        g_res[i].n = 0;
+        g_nres++;
+    }
+    if (g_res[i].n < MAX_SAMPLES) g_res[i].s[g_res[i].n++] = v;
+}
 
 static void res_set(const char *k, double v) {
     for (int i = 0; i < g_nres; i++)
-        if (!strcmp(g_res[i].key, k)) {
-            g_res[i].v = v;
-            return;
-        }
-    if (g_nres < MAX_RES) {
-        snprintf(g_res[g_nres].key, sizeof g_res[g_nres].key, "%s", k);
-        g_res[g_nres++].v = v;
-    }
+        if (!strcmp(g_res[i].key, k)) g_res[i].n = 0;
+    res_add(k, v);
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int is_rate(const char *k) {
+    size_t n = strlen(k);
+    return n > 6 && !strcmp(k + n - 6, "_per_s");
+}
+
+static double res_value(int i) {
+    double t[MAX_SAMPLES];
+    int n = g_res[i].n;
+    memcpy(t, g_res[i].s, sizeof(double) * (size_t)n);
+    qsort(t, (size_t)n, sizeof *t, cmp_d);
+    if (is_rate(g_res[i].key)) return t[n - 1];
+    return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
 static int res_get(const char *k, double *v) {
     for (int i = 0; i < g_nres; i++)
-        if (!strcmp(g_res[i].key, k)) {
-            *v = g_res[i].v;
+        if (!strcmp(g_res[i].key, k) && g_res[i].n > 0) {
+            *v = res_value(i);
             return 1;
         }
     return 0;
@@ -71,7 +109,7 @@ static void parse_lines(char *buf) {
     for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char k[96];
         double v;
-        if (sscanf(line, "R %95s %lf", k, &v) == 2) res_set(k, v);
+        if (sscanf(line, "R %95s %lf", k, &v) == 2) res_add(k, v);
     }
 }
 
@@ -460,7 +498,9 @@ static void report(const char *load0, const char *load1, double secs) {
     for (int i = 0; i < g_nres; i++) {
         fprintf(j, "%s\n    ", i ? "," : "");
         json_str(j, g_res[i].key);
-        fprintf(j, ": %.6g", g_res[i].v);
+        fprintf(j, ": {\"value\": %.6g, \"samples\": [", res_value(i));
+        for (int k = 0; k < g_res[i].n; k++) fprintf(j, "%s%.6g", k ? ", " : "", g_res[i].s[k]);
+        fprintf(j, "]}");
     }
     fprintf(j, "\n  }\n}\n");
     fclose(j);
@@ -478,13 +518,14 @@ static const char *g_only;
 
 static int want(const char *title) { return !g_only || strstr(title, g_only); }
 
-#define STEP(title, timeout, ...)                                     \
+#define STEP_R(title, reps, timeout, ...)                             \
     do {                                                              \
         if (want(title)) {                                            \
             char *const av_[] = {__VA_ARGS__, NULL};                  \
-            run_step(title, av_, timeout);                            \
+            for (int r_ = 0; r_ < (reps); r_++) run_step(title, av_, timeout); \
         }                                                             \
     } while (0)
+#define STEP(title, timeout, ...) STEP_R(title, 1, timeout, __VA_ARGS__)
 
 static void prepend_env(const char *name, const char *val, const char *sep) {
     const char *old = getenv(name);
@@ -495,16 +536,18 @@ static void prepend_env(const char *name, const char *val, const char *sep) {
 }
 
 int main(int argc, char **argv) {
-    int quick = 0;
+    int reps = 2;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--quick")) quick = 1;
+        if (!strcmp(argv[i], "--quick")) reps = 1;
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) g_only = argv[++i];
         else {
-            fprintf(stderr, "usage: run-bench [--quick] [--only SUBSTR]\n");
+            fprintf(stderr, "usage: run-bench [--quick | --rounds N] [--only SUBSTR]\n");
             return 2;
         }
     }
-    (void)quick;
+    if (reps < 1) reps = 1;
+    if (reps > MAX_SAMPLES) reps = MAX_SAMPLES;
     signal(SIGPIPE, SIG_IGN);
     const char *B = TR_BENCH_BIN_DIR;
     char raw[1024], rt[1024], mods[1024], py_script[1024], lua_script[1024];
@@ -539,36 +582,44 @@ int main(int argc, char **argv) {
     fprintf(stderr, "run-bench: python binding %s, lua binding %s\n",
             g_have_py ? "found" : "not built", g_have_lua ? "found" : "not built");
 
-    STEP("raw ping-pong uds", 60, raw, "pingpong", "uds", "20000");
-    STEP("raw ping-pong tcp", 60, raw, "pingpong", "tcp", "20000");
-    STEP("raw hand-off ping-pong uds", 60, raw, "handoff", "uds", "20000");
-    STEP("raw hand-off ping-pong tcp", 60, raw, "handoff", "tcp", "20000");
-    STEP("raw stream uds 8", 60, raw, "stream", "uds", "8", "2000000");
-    STEP("raw stream uds 1024", 60, raw, "stream", "uds", "1024", "400000");
-    STEP("raw stream uds 65536", 60, raw, "stream", "uds", "65536", "20000");
-    STEP("raw stream uds 1048576", 60, raw, "stream", "uds", "1048576", "1500");
-    STEP("raw stream tcp 8", 60, raw, "stream", "tcp", "8", "2000000");
-    STEP("raw stream tcp 1024", 60, raw, "stream", "tcp", "1024", "400000");
-    STEP("raw stream tcp 65536", 60, raw, "stream", "tcp", "65536", "20000");
-    STEP("raw stream tcp 1048576", 60, raw, "stream", "tcp", "1048576", "1500");
-    STEP("raw spawn floor", 60, raw, "spawn", "20");
-    STEP("rt stream uds", 120, rt, "uds", "stream");
-    STEP("rt stream tcp", 120, rt, "tcp", "stream");
-    STEP("rt rtt uds", 60, rt, "uds", "rtt");
-    STEP("rt rtt tcp", 60, rt, "tcp", "rtt");
+    /* rounds: baselines and runtime figures interleaved, so load swings on
+     * a shared machine hit both alike; the table keeps the best rate and
+     * the median latency of the rounds */
+    for (int round = 1; round <= reps; round++) {
+        fprintf(stderr, "round %d of %d\n", round, reps);
+        STEP("raw ping-pong uds", 60, raw, "pingpong", "uds", "20000");
+        STEP("rt rtt uds", 60, rt, "uds", "rtt");
+        STEP("raw ping-pong tcp", 60, raw, "pingpong", "tcp", "20000");
+        STEP("rt rtt tcp", 60, rt, "tcp", "rtt");
+        STEP("raw hand-off ping-pong uds", 60, raw, "handoff", "uds", "20000");
+        STEP("raw hand-off ping-pong tcp", 60, raw, "handoff", "tcp", "20000");
+        STEP("raw stream uds 8", 60, raw, "stream", "uds", "8", "2000000");
+        STEP("raw stream uds 1024", 60, raw, "stream", "uds", "1024", "400000");
+        STEP("raw stream uds 65536", 60, raw, "stream", "uds", "65536", "20000");
+        STEP("raw stream uds 1048576", 60, raw, "stream", "uds", "1048576", "1500");
+        STEP("rt stream uds", 120, rt, "uds", "stream");
+        STEP("raw stream tcp 8", 60, raw, "stream", "tcp", "8", "2000000");
+        STEP("raw stream tcp 1024", 60, raw, "stream", "tcp", "1024", "400000");
+        STEP("raw stream tcp 65536", 60, raw, "stream", "tcp", "65536", "20000");
+        STEP("raw stream tcp 1048576", 60, raw, "stream", "tcp", "1048576", "1500");
+        STEP("rt stream tcp", 120, rt, "tcp", "stream");
+        STEP("rt scale uds", 120, rt, "uds", "scale");
+        if (g_have_py) STEP("python binding", 120, (char *)py, py_script, "uds");
+        if (g_have_lua) STEP("lua binding", 120, (char *)lua, lua_script, "uds");
+    }
     STEP("rt rpc uds", 60, rt, "uds", "rpc");
-    STEP("rt scale uds", 120, rt, "uds", "scale");
+    STEP("raw spawn floor", 60, raw, "spawn", "20");
     STEP("rt spawn uds", 120, rt, "uds", "spawn");
     STEP("rt tree uds", 120, rt, "uds", "tree");
-    if (g_have_py) STEP("python binding", 120, (char *)py, py_script, "uds");
-    if (g_have_lua) STEP("lua binding", 120, (char *)lua, lua_script, "uds");
 
-    double lost = 0, v;
+    double lost = 0; /* every run's losses count */
     int any = 0;
     for (int k = 1; k <= 1000; k *= 10) {
         char key[64];
         snprintf(key, sizeof key, "rt.scale.uds.%d.lost", k);
-        if (res_get(key, &v)) lost += v, any = 1;
+        for (int i = 0; i < g_nres; i++)
+            if (!strcmp(g_res[i].key, key))
+                for (int m = 0; m < g_res[i].n; m++) lost += g_res[i].s[m], any = 1;
     }
     if (any) res_set("rt.scale.uds.lost_total", lost);
 
