@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 
 extern char **environ;
 
@@ -412,6 +413,92 @@ int64_t call_add(tr_portal_t *p, int x, int y) {
     int64_t v = as_int(r);
     tr_buf_release(&r);
     return v;
+}
+
+// ---- the recorded registrar session (tests/conformance/transcripts) --------
+
+struct Rec {
+    std::string actor, dir, conn, type, body;  // body: frame bytes, no prefix
+};
+
+std::string json_field(const std::string &line, const std::string &key) {
+    auto k = line.find("\"" + key + "\": \"");  // first (top-level) occurrence
+    if (k == std::string::npos) return "";
+    auto b = k + key.size() + 5, e = line.find('"', b);
+    return line.substr(b, e - b);
+}
+
+std::vector<Rec> transcript(const std::string &name) {
+    std::string here = __FILE__;
+    std::string path = here.substr(0, here.rfind('/')) + "/../conformance/transcripts/" + name;
+    std::ifstream f(path);
+    REQUIRE(f.good());
+    std::vector<Rec> out;
+    std::string line;
+    while (std::getline(f, line)) {
+        Rec r{json_field(line, "actor"), json_field(line, "dir"), json_field(line, "conn"),
+              json_field(line, "msg_type"), ""};
+        std::string hex = json_field(line, "hex");
+        for (size_t i = 0; i + 1 < hex.size(); i += 2)
+            r.body.push_back((char)std::stoi(hex.substr(i, 2), nullptr, 16));
+        out.push_back(r);
+    }
+    return out;
+}
+
+// A raw TCP connection speaking frames.
+struct RawConn {
+    int fd = -1;
+    std::string buf;
+    explicit RawConn(const std::string &hostport) {
+        auto colon = hostport.rfind(':');
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t)atoi(hostport.c_str() + colon + 1));
+        inet_pton(AF_INET, hostport.substr(0, colon).c_str(), &sa.sin_addr);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(connect(fd, (sockaddr *)&sa, sizeof sa) == 0);
+    }
+    ~RawConn() { close(fd); }
+    void send_body(const std::string &body) {
+        uint32_t n = (uint32_t)body.size();
+        std::string f((const char *)&n, 4);  // little-endian hosts
+        f += body;
+        REQUIRE(::send(fd, f.data(), f.size(), MSG_NOSIGNAL) == (ssize_t)f.size());
+    }
+    std::string recv_body(int ms = 5000) {
+        auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        for (;;) {
+            if (buf.size() >= 4) {
+                uint32_t n;
+                memcpy(&n, buf.data(), 4);
+                if (buf.size() >= 4 + (size_t)n) {
+                    std::string b = buf.substr(4, n);
+                    buf.erase(0, 4 + (size_t)n);
+                    return b;
+                }
+            }
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            end - std::chrono::steady_clock::now()).count();
+            if (left <= 0) return "";
+            pollfd pf{fd, POLLIN, 0};
+            if (poll(&pf, 1, (int)left) <= 0) continue;
+            char tmp[4096];
+            ssize_t r = read(fd, tmp, sizeof tmp);
+            if (r <= 0) return "";
+            buf.append(tmp, (size_t)r);
+        }
+    }
+};
+
+std::string hexs(const std::string &b) {
+    static const char *h = "0123456789abcdef";
+    std::string o;
+    for (unsigned char c : b) {
+        o += h[c >> 4];
+        o += h[c & 15];
+    }
+    return o;
 }
 
 // ---- the peer program -------------------------------------------------------
@@ -1038,4 +1125,74 @@ TEST_CASE("discovery: the default UDS registry lives in a 0700 runtime dir owned
         unsetenv("XDG_RUNTIME_DIR");
     if (oldreg) setenv("TRACTOR_REGISTRY_ADDR", saved_reg.c_str(), 1);
     CHECK(children_of(getpid()).empty());
+}
+
+TEST_CASE("discovery: the recorded tractor registrar session replays byte for byte", "[discovery][conformance]") {
+    // Our registrar answers the recorded child's requests (register_actor,
+    // find_actor x2, wait_for_actor, get_registry, unregister_actor, one
+    // connection each as recorded) with the recorded bytes; only answers
+    // that name the recorded root (its address, its uuid) differ, and those
+    // are checked by structure.
+    DRoot root("tcp", "127.0.0.1:0", TR_REGISTRAR_ELECT, "root");
+    REQUIRE(tr_runtime_is_registrar(root.rt));
+    char maddr[200];
+    REQUIRE(tr_runtime_addr(root.rt, maddr, sizeof maddr) == 0);
+    std::string ma = maddr;  // /ip4/127.0.0.1/tcp/PORT
+    std::string port = ma.substr(ma.rfind('/') + 1);
+    std::vector<Rec> t = transcript("registrar.jsonl");
+    std::map<std::string, std::unique_ptr<RawConn>> conns;
+    int compared = 0, structural = 0;
+    for (size_t i = 0; i < t.size(); i++) {
+        const Rec &r = t[i];
+        if (r.actor != "child" || r.dir != "send" || r.conn == "c1") continue;  // c1: the spawn channel
+        if (r.type == "Aid") {
+            conns[r.conn].reset(new RawConn("127.0.0.1:" + port));
+            conns[r.conn]->send_body(r.body);
+            std::string aid = conns[r.conn]->recv_body();
+            CHECK(aid.find("\xacis_registrar\xc3") != std::string::npos);
+            continue;
+        }
+        REQUIRE(r.type == "Start");
+        RawConn &c = *conns[r.conn];
+        c.send_body(r.body);
+        // the recorded root's answers on this connection, in order
+        std::vector<const Rec *> want;
+        for (size_t j = i + 1; j < t.size() && want.size() < 2; j++)
+            if (t[j].actor == "root" && t[j].dir == "send" && t[j].conn == r.conn) want.push_back(&t[j]);
+        REQUIRE(want.size() == 2);
+        std::string ack = c.recv_body(), ret = c.recv_body();
+        CHECK(hexs(ack) == hexs(want[0]->body));  // StartAck{cid, 'asyncfunc'}
+        bool names_root = want[1]->body.find("82787ecc") != std::string::npos ||
+                          want[1]->body.find("\xcd\x90\x17") != std::string::npos;  // port 36887
+        if (!names_root) {
+            CHECK(hexs(ret) == hexs(want[1]->body));
+            compared++;
+            continue;
+        }
+        structural++;
+        tr_buf_t b{ret.data(), ret.size(), nullptr};
+        Unpacked u(b);
+        REQUIRE(u.obj().type == MSGPACK_OBJECT_MAP);
+        const msgpack_object *pld = nullptr;
+        for (uint32_t k = 0; k < u.obj().via.map.size; k++)
+            if (obj_str(u.obj().via.map.ptr[k].key) == "pld") pld = &u.obj().via.map.ptr[k].val;
+        REQUIRE(pld);
+        if (pld->type == MSGPACK_OBJECT_ARRAY) {  // find_actor("root"): [our address]
+            REQUIRE(pld->via.array.size == 1);
+            CHECK(obj_addr(pld->via.array.ptr[0]) == ma);
+        } else {  // get_registry: us and the recorded child
+            REQUIRE(pld->type == MSGPACK_OBJECT_MAP);
+            std::map<std::string, std::string> m;
+            for (uint32_t k = 0; k < pld->via.map.size; k++)
+                m[obj_str(pld->via.map.ptr[k].key)] = obj_addr(pld->via.map.ptr[k].val.via.array.ptr[0]);
+            CHECK(m.size() == 2);
+            CHECK(m[std::string("root.") + tr_runtime_uuid(root.rt)] == ma);
+            CHECK(m["child.cf80e6b9-b692-4d71-8d69-ea78e1122404"] == "/ip4/127.0.0.1/tcp/42717");
+        }
+    }
+    CHECK(compared == 4);    // register, find(nobody), wait_for_actor, unregister
+    CHECK(structural == 2);  // find(root), get_registry
+    conns.clear();
+    CHECK(count_named(registry_of(root.rt), "child") == 0);  // unregistered
+    root.close_and_check();
 }
