@@ -21,7 +21,7 @@
 #define TR__CHUNK_DEFAULT (64 * 1024)
 #define TR__CHUNK_MIN_FREE 4096
 #define TR__NSPARE (sizeof(((tr__chan_t *)0)->spare) / sizeof(tr__chunk_t *))
-#define TR__SPARE_MAX (2 * 1024 * 1024) /* bigger chunks are not kept */
+#define TR__SPARE_BUDGET (4 * 1024 * 1024) /* spare chunk bytes kept per channel */
 #define TR__BURST_NS 30000 /* sends closer than this are batched */
 
 void (*tr__chan_request_flush)(tr__chan_t *c);
@@ -330,26 +330,35 @@ static tr__chunk_t *chunk_get(tr__chan_t *c, size_t cap) {
 }
 
 /* Retire the chunk we read into until now: keep it as a spare (our
- * reference moves there) unless it is too big to keep around. */
+ * reference moves there) within TR__SPARE_BUDGET bytes of spares per
+ * channel, dropping the spares most in use to make room. */
 static void chunk_retire(tr__chan_t *c, tr__chunk_t *k) {
     if (!k) return;
-    if (k->cap > TR__SPARE_MAX) {
+    if (k->cap > TR__SPARE_BUDGET) {
         tr__chunk_release(k);
         return;
     }
-    size_t slot = 0;
-    for (size_t i = 0; i < TR__NSPARE; i++) {
-        if (!c->spare[i]) {
-            slot = i;
-            goto put;
+    for (;;) {
+        size_t total = k->cap, free_slot = TR__NSPARE, busiest = TR__NSPARE;
+        for (size_t i = 0; i < TR__NSPARE; i++) {
+            tr__chunk_t *s = c->spare[i];
+            if (!s) {
+                if (free_slot == TR__NSPARE) free_slot = i;
+                continue;
+            }
+            total += s->cap;
+            if (busiest == TR__NSPARE ||
+                atomic_load(&s->refs) > atomic_load(&c->spare[busiest]->refs))
+                busiest = i;
         }
+        if (total <= TR__SPARE_BUDGET && free_slot != TR__NSPARE) {
+            c->spare[free_slot] = k;
+            return;
+        }
+        /* its readers free it when they are done */
+        tr__chunk_release(c->spare[busiest]);
+        c->spare[busiest] = NULL;
     }
-    /* full: drop the one still most in use (or the first) */
-    for (size_t i = 0; i < TR__NSPARE; i++)
-        if (atomic_load(&c->spare[i]->refs) > atomic_load(&c->spare[slot]->refs)) slot = i;
-    tr__chunk_release(c->spare[slot]);
-put:
-    c->spare[slot] = k;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
