@@ -421,8 +421,10 @@ void tr__ctx_deliver(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
                                                 : "open it with tr_portal_open_context");
             c->outcome = TR__OUT_ERROR;
             c->error = tr__error_local(TR_EPROTO, "TypeError", msg);
+            wake_ctx(c);
         }
-        wake_ctx(c);
+        /* nothing waits for the ack itself (callers wait for Started or the
+         * outcome): no wake-up, which saves each call one */
         break;
     case TR__MSG_STARTED:
         if (!c->started_recv) {
