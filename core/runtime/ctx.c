@@ -595,12 +595,14 @@ void tr__ctx_task_done(tr_ctx_t *c, int rc) {
     } else if (c->relay_err) {
         tr__send_error_full(rt, ch, c->cid, NULL, NULL, NULL, NULL, NULL, c->relay_err);
     } else {
-        char tb[600];
-        snprintf(tb, sizeof tb, "%s%s%s.%s returned %d (%s)\n",
-                 c->err_tb ? c->err_tb : "", c->err_tb ? "\n" : "", c->ns, c->func, rc,
-                 tr_err_name(rc));
+        /* the traceback the function gave, whole: Python and Lua ones run to
+         * kilobytes and end with the line that matters (a fixed buffer cut
+         * them); else a line naming the function and its return code */
+        char line[300];
+        snprintf(line, sizeof line, "%s.%s returned %d (%s)\n", c->ns, c->func, rc, tr_err_name(rc));
         tr__send_error(rt, ch, c->cid, c->err_type ? c->err_type : "CError",
-                       c->err_msg ? c->err_msg : tr_strerror(rc), tb);
+                       c->err_msg ? c->err_msg : tr_strerror(rc),
+                       c->err_tb && *c->err_tb ? c->err_tb : line);
     }
     tr_error_free(remote);
     for (tr__pending_ack_t *a = acks; a; a = a->next)
