@@ -414,11 +414,14 @@ void tr__ctx_deliver(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
             strcmp(c->functype, c->kind == TR_FUNC_CONTEXT ? "context" : "asyncfunc")) {
             /* tractor's caller refuses a functype it did not ask for */
             char msg[300];
-            snprintf(msg, sizeof msg, "%s.%s is a%s endpoint (StartAck '%s'): %s", c->ns, c->func,
-                     !strcmp(c->functype, "context") ? " context" : "n",
-                     c->functype,
-                     c->kind == TR_FUNC_CONTEXT ? "call it with tr_portal_run"
-                                                : "open it with tr_portal_open_context");
+            if (c->kind == TR_FUNC_CONTEXT)
+                snprintf(msg, sizeof msg,
+                         "%s.%s is not a context endpoint (StartAck '%s'): call it as a function",
+                         c->ns, c->func, c->functype);
+            else
+                snprintf(msg, sizeof msg,
+                         "%s.%s is a context endpoint (StartAck '%s'): open it as a context",
+                         c->ns, c->func, c->functype);
             c->outcome = TR__OUT_ERROR;
             c->error = tr__error_local(TR_EPROTO, "TypeError", msg);
             wake_ctx(c);
