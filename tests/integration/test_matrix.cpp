@@ -323,3 +323,73 @@ TEST_CASE("C parent, Lua child: rpc, stream, cancel both sides, errors both ways
     std::string tpt = TRANSPORTS;
     run_pair("lua", tpt);
 }
+
+TEST_CASE("C root <- Python middle <- Lua grandchild: the Lua error arrives boxed, relayed, with its traceback",
+          "[matrix][tree]") {
+    std::string tpt = TRANSPORTS;
+    if (skip_unless("python") || skip_unless("lua")) return;
+    Root root(tpt, "c-root");
+    Child mid(root, "python", "py-middle");
+    Pack kw;
+    kw.map(4).str("lang").str("lua").str("ns").str("matrixmod").str("func").str("fail").str("kwargs");
+    kw.map(2).str("msg").str("a Lua error two levels down").str("plain");
+    msgpack_pack_true(&kw.pk);
+    tr_buf_t r;
+    tr_error_t *err = nullptr;
+    REQUIRE(tr_portal_run(mid.p, "matrixmod", "spawn_and_call", kw.data(), kw.size(), &r, &err, T) == TR_EREMOTE);
+    REQUIRE(err);
+    INFO(tr_error_str(err) << "\n" << nz(tr_error_traceback(err)));
+    CHECK(nz(tr_error_type(err)) == "RemoteActorError");  // boxed again by the relay
+    CHECK(nz(tr_error_src_type(err)) == "LuaError");      // what it was where raised
+    CHECK(nz(tr_error_src_name(err)) == "py-middle-lua");
+    CHECK(nz(tr_error_message(err)).find("a Lua error two levels down") != std::string::npos);
+    REQUIRE(tr_error_relay_len(err) == 2);
+    CHECK(nz(tr_error_relay_name(err, 0)) == "py-middle-lua");
+    CHECK(nz(tr_error_relay_name(err, 1)) == "py-middle");
+    CHECK(nz(tr_error_relay_uuid(err, 1)) == mid.uuid);
+    check_traceback("lua", nz(tr_error_traceback(err)), "");
+    tr_error_free(err);
+    mid.done();
+    root.close_and_check();
+}
+
+TEST_CASE("ContextCancelled names whoever cancelled, in any language", "[matrix][cancel]") {
+    std::string tpt = TRANSPORTS;
+    // (canceller, target): each language cancels another's actor while we
+    // hold a context on it; we see the canceller's uid, not ours
+    const char *pairs[][2] = {{"python", "lua"}, {"lua", "c"}, {"c", "python"}};
+    Root root(tpt, "c-root");
+    for (auto &pr : pairs) {
+        if (!have_lang(pr[0]) || !have_lang(pr[1])) {
+            std::printf("(%s cancelling %s: not in this build)\n", pr[0], pr[1]);
+            continue;
+        }
+        INFO(pr[0] << " cancels " << pr[1]);
+        Child target(root, pr[1], std::string(pr[1]) + "-target");
+        Child canceller(root, pr[0], std::string(pr[0]) + "-canceller");
+        tr_ctx_t *ctx;
+        REQUIRE(tr_portal_open_context(target.p, "matrixmod", "wait_in_stream", nullptr, 0, nullptr, &ctx, nullptr,
+                                       nullptr, T) == 0);
+        Pack kw;
+        kw.map(1).str("addr").str(target.addr);
+        tr_buf_t r;
+        tr_error_t *err = nullptr;
+        REQUIRE(tr_portal_run(canceller.p, "matrixmod", "cancel_actor_at", kw.data(), kw.size(), &r, &err, T) == 0);
+        CHECK(r.len == 1);
+        CHECK(((const unsigned char *)r.data)[0] == 0xc3);  // true: acknowledged
+        tr_buf_release(&r);
+        CHECK(tr_ctx_wait_for_result(ctx, &r, &err, T) == TR_ECTXCANCELLED);
+        REQUIRE(err);
+        CHECK(nz(tr_error_type(err)) == "ContextCancelled");
+        CHECK(nz(tr_error_canceller_uuid(err)) == canceller.uuid);
+        CHECK(nz(tr_error_canceller_name(err)) == canceller.name);
+        CHECK(nz(tr_error_src_name(err)) == target.name);
+        tr_error_free(err);
+        CHECK(tr_ctx_close(ctx, 0) == TR_ECTXCANCELLED);  // not our cancel: reported
+        // the target has exited (cancelled); its nursery closes cleanly
+        tr_portal_release(target.p);
+        CHECK(tr_nursery_close(target.n, 0, nullptr) == 0);
+        canceller.done();
+    }
+    root.close_and_check();
+}
