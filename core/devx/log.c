@@ -50,26 +50,27 @@ static void emit(tr_runtime_t *rt, int level, const char *module, const char *ms
             module ? module : "app", msg, tty ? "\033[0m" : "");
 }
 
-void tr__log(tr_runtime_t *rt, int level, const char *module, const char *fmt, ...) {
+static void vlog(tr_runtime_t *rt, int level, const char *module, const char *fmt, va_list ap) {
     int cur = rt ? rt->loglevel : TR_LOG_ERROR;
     if (level < cur) return;
     char buf[2048];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     emit(rt, level, module, buf);
 }
 
-void tr_log(tr_runtime_t *rt, int level, const char *module, const char *fmt, ...) {
-    int cur = rt ? rt->loglevel : TR_LOG_ERROR;
-    if (level < cur) return;
-    char buf[2048];
+void tr__log(tr_runtime_t *rt, int level, const char *module, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vlog(rt, level, module, fmt, ap);
     va_end(ap);
-    emit(rt, level, module, buf);
+}
+
+/* The public entry point is the same logger. */
+void tr_log(tr_runtime_t *rt, int level, const char *module, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(rt, level, module, fmt, ap);
+    va_end(ap);
 }
 
 void tr_log_str(tr_runtime_t *rt, int level, const char *module, const char *msg) {
