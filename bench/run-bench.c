@@ -6,7 +6,7 @@
  *
  *   build/bench/run-bench [--quick | --rounds N] [--only SUBSTR]
  *
- * Throughput and latency steps run in N rounds (default 2; --quick: 1),
+ * Throughput and latency steps run in N rounds (default 3; --quick: 1),
  * baselines interleaved with runtime figures; a figure is the best rate /
  * the median latency over the rounds (every sample is in the JSON).
  *
@@ -536,7 +536,7 @@ static void prepend_env(const char *name, const char *val, const char *sep) {
 }
 
 int main(int argc, char **argv) {
-    int reps = 2;
+    int reps = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) reps = 1;
         else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) reps = atoi(argv[++i]);
