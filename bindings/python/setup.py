@@ -2,8 +2,9 @@
 
     pip install --no-build-isolation ./bindings/python
 
-The extension is generated with SWIG from tractor.i and linked against
-libtractor.so, looked up in this order:
+The extension is generated with SWIG from tractor.i, compiled with the C
+files next to it (py_*.c) and linked against libtractor.so, looked up in
+this order:
 
   1. $TRACTOR_PREFIX (include/ and lib/ below it, e.g. an installed prefix),
   2. pkg-config `tractor` (after `make install`),
@@ -24,6 +25,9 @@ from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+# compiled with the SWIG wrapper; tractor.i includes their headers (keep in
+# sync with TR_PY_C_SOURCES in CMakeLists.txt)
+C_SOURCES = ["py_errors.c", "py_sigint.c", "py_tasks.c", "py_values.c"]
 
 
 def _pkg_config(*args: str) -> list[str]:
@@ -66,7 +70,7 @@ class SwigBuildExt(build_ext):
         incs = [f"-I{d}" for d in ext.include_dirs]
         subprocess.run([swig, "-python", "-O", *incs, "-outdir", self.build_temp, "-o", wrap,
                         os.path.join(HERE, "tractor.i")], check=True)
-        ext.sources = [wrap]
+        ext.sources = [wrap, *(os.path.join(HERE, src) for src in C_SOURCES)]
         super().build_extension(ext)
 
 
@@ -82,8 +86,8 @@ setup(
     python_requires=">=3.11",
     ext_modules=[Extension(
         "libtractor._tractor_c",
-        sources=["tractor.i"],
-        include_dirs=include_dirs,
+        sources=["tractor.i", *C_SOURCES],
+        include_dirs=[HERE, *include_dirs],
         library_dirs=library_dirs,
         runtime_library_dirs=library_dirs,
         libraries=["tractor"],
