@@ -443,6 +443,8 @@ int tr_runtime_close(tr_runtime_t *rt) {
     }
     for (size_t i = 0; i < rt->n_enabled_modules; i++) free(rt->enabled_modules[i]);
     free(rt->enabled_modules);
+    free(rt->root_mailbox_raw);
+    free(rt->root_addrs_raw);
     tr__registrar_free(rt);
     free(rt->taskq);
     free(rt->defer_wake);

@@ -336,6 +336,22 @@ static void on_child_spawnspec(tr_runtime_t *rt, tr__chan_t *c, const tr__msg_t 
                 tr__mp_read_str(&r, &first) == 0)
                 rt->transport = tr__str_eq(first, "uds") ? TR__ADDR_UDS : TR__ADDR_TCP;
         }
+        /* the tree root's addresses, kept to relay them to our children:
+         * only a well-formed address (a root without one sends (None, None)) */
+        tr__str_t v;
+        tr__addr_t root_addr;
+        if (tr__mp_map_get(m->u.spawnspec.runtime_vars, "_root_mailbox", &v) == 0 &&
+            tr__addr_decode(v, &root_addr) == 0 && (rt->root_mailbox_raw = malloc(v.n))) {
+            memcpy(rt->root_mailbox_raw, v.p, v.n);
+            rt->root_mailbox_len = v.n;
+        }
+        if (tr__mp_map_get(m->u.spawnspec.runtime_vars, "_root_addrs", &v) == 0 && v.n &&
+            ((unsigned char)v.p[0] >> 4 == 0x9 || (unsigned char)v.p[0] == 0xdc ||
+             (unsigned char)v.p[0] == 0xdd) &&
+            (rt->root_addrs_raw = malloc(v.n))) {
+            memcpy(rt->root_addrs_raw, v.p, v.n);
+            rt->root_addrs_len = v.n;
+        }
         rt->boot_state = 1;
     }
     rt->got_spawnspec = 1;

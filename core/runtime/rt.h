@@ -190,6 +190,11 @@ struct tr_runtime {
     int got_spawnspec;
     char **enabled_modules;
     size_t n_enabled_modules;
+    /* _root_mailbox / _root_addrs from our SpawnSpec's _runtime_vars (raw
+     * msgpack): the tree root's addresses, relayed to our own children
+     * (tractor copies its runtime vars into each child's). NULL in a root. */
+    char *root_mailbox_raw, *root_addrs_raw;
+    size_t root_mailbox_len, root_addrs_len;
     int boot_state; /* 0 connecting, 1 ready, <0 failed (TR_E*) */
     char boot_err[200];
     int serving;

@@ -79,6 +79,9 @@ static int build_argv(tr_runtime_t *rt, tr__child_t *ch, char **argv, int max) {
         find_c_host(buf, sizeof buf);
         argv[n++] = tr__strdup(buf);
     } else if (!strcmp(ch->lang, "python") || !strcmp(ch->lang, "tractor")) {
+        /* tractor runs `<sys.executable> -m tractor._child` (spec 4.2); our
+         * interpreter is $TRACTOR_PYTHON (a Python root sets it to its own),
+         * else python3; `command` replaces the whole prefix */
         const char *py = getenv("TRACTOR_PYTHON");
         argv[n++] = tr__strdup(py && *py ? py : "python3");
         argv[n++] = tr__strdup("-m");
@@ -89,6 +92,10 @@ static int build_argv(tr_runtime_t *rt, tr__child_t *ch, char **argv, int max) {
         find_lua_child(buf, sizeof buf);
         argv[n++] = tr__strdup(buf);
     }
+    /* tractor's child command line (spec 4.2): --uid is str((name, uuid)),
+     * --parent_addr str() of our first accept address, literal_eval'd by the
+     * child; --loglevel always (tractor passes its resolved level). Names
+     * cannot hold quotes (valid_name), so no escaping is needed for them. */
     char tmp[512];
     argv[n++] = tr__strdup("--uid");
     snprintf(tmp, sizeof tmp, "('%s', '%s')", ch->name, ch->uuid);
@@ -207,16 +214,27 @@ static void enc_spawnspec(tr__wbuf_t *b, void *arg) {
     tr__wbuf_init(&mods);
     tr__wbuf_init(&regs);
     tr__wbuf_init(&pmd);
-    tr__mp_map(&pmd, 0);
+    tr__mp_map(&pmd, 0); /* _parent_main_data: {} from a non-Python parent (spec 4.3) */
+    /* _runtime_vars: tractor's keys, in its order (spec 4.3); tractor sends a
+     * copy of the parent's own vars, so the tree root's addresses are relayed
+     * from our SpawnSpec when we are a child ourselves. No other keys: the
+     * log level travels on the command line only, as in tractor. */
     const tr__addr_t *root = &rt->listeners[0].addr;
-    tr__mp_map(&rv, 11);
+    tr__mp_map(&rv, 10);
     tr__mp_cstr(&rv, "_is_root");
     tr__mp_bool(&rv, 0);
     tr__mp_cstr(&rv, "_root_mailbox");
-    tr__addr_encode(&rv, root);
+    if (rt->root_mailbox_raw)
+        tr__wbuf_put(&rv, rt->root_mailbox_raw, rt->root_mailbox_len);
+    else
+        tr__addr_encode(&rv, root);
     tr__mp_cstr(&rv, "_root_addrs");
-    tr__mp_array(&rv, 1);
-    tr__addr_encode(&rv, root);
+    if (rt->root_addrs_raw) {
+        tr__wbuf_put(&rv, rt->root_addrs_raw, rt->root_addrs_len);
+    } else {
+        tr__mp_array(&rv, 1);
+        tr__addr_encode(&rv, root);
+    }
     tr__mp_cstr(&rv, "_enable_tpts");
     tr__mp_array(&rv, 1);
     tr__mp_cstr(&rv, rt->transport == TR__ADDR_UDS ? "uds" : "tcp");
@@ -231,11 +249,11 @@ static void enc_spawnspec(tr__wbuf_t *b, void *arg) {
     tr__mp_bool(&rv, 0);
     tr__mp_cstr(&rv, "use_stackscope");
     tr__mp_bool(&rv, 0);
-    tr__mp_cstr(&rv, "_is_infected_aio");
+    tr__mp_cstr(&rv, "_is_infected_aio"); /* must match --asyncio, never passed */
     tr__mp_bool(&rv, 0);
-    tr__mp_cstr(&rv, "_loglevel");
-    tr__mp_cstr(&rv, ch->loglevel);
-    /* enable_modules {name: name} */
+    /* enable_modules {module_path: file_path}: a non-Python parent cannot know
+     * file paths, so the name stands for both; tractor only appends
+     * dirname(path) ("" here) to sys.path and imports by name. */
     uint32_t nm = 0;
     char *mlist = tr__strdup(ch->modules), *save;
     for (char *t = strtok_r(mlist, ",", &save); t; t = strtok_r(NULL, ",", &save)) nm++;
@@ -250,6 +268,8 @@ static void enc_spawnspec(tr__wbuf_t *b, void *arg) {
     free(mlist);
     tr__mp_array(&regs, (uint32_t)rt->n_reg_addrs);
     for (int i = 0; i < rt->n_reg_addrs; i++) tr__addr_encode(&regs, &rt->reg_addrs[i]);
+    /* bind_addrs nil: the child binds one random address on the transport of
+     * _enable_tpts, as for a tractor parent's default start_actor() */
     static const char nil = (char)0xc0;
     tr__enc_spawnspec(b, (tr__str_t){(char *)pmd.p, pmd.len}, (tr__str_t){(char *)rv.p, rv.len},
                       (tr__str_t){(char *)mods.p, mods.len}, (tr__str_t){(char *)regs.p, regs.len},
