@@ -213,6 +213,7 @@ struct tr_runtime {
     int running_tasks;
     pthread_cond_t tasks_cond;
     int idle_workers;
+    int wakes_pending; /* idle workers signalled but not yet running */
     tr_ctx_t **taskq; /* pending tasks (pool or host mode) */
     size_t taskq_len, taskq_cap;
     pthread_cond_t pool_cond;

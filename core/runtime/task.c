@@ -57,6 +57,7 @@ static void *worker_main(void *arg) {
         rt->idle_workers++;
         pthread_cond_wait(&rt->pool_cond, &rt->mu);
         rt->idle_workers--;
+        if (rt->wakes_pending > 0) rt->wakes_pending--;
     }
     rt->n_workers--;
     pthread_cond_broadcast(&rt->tasks_cond);
@@ -78,7 +79,11 @@ void tr__task_submit(tr_runtime_t *rt, tr_ctx_t *c) {
         pthread_cond_broadcast(&rt->wait_cond);
         return;
     }
-    if (rt->idle_workers > 0) {
+    /* an idle worker already signalled for an earlier task is not free:
+     * without this, two tasks submitted back to back could share one
+     * worker and run one after the other */
+    if (rt->idle_workers > rt->wakes_pending) {
+        rt->wakes_pending++;
         pthread_cond_signal(&rt->pool_cond);
         return;
     }

@@ -206,6 +206,15 @@ class Context:
 
     # -- both sides --------------------------------------------------------
 
+    def set_overruns(self, allow: bool = True, msg_buffer_size: int | None = None) -> None:
+        """Let values queue past the receive buffer (and/or resize it).
+
+        Unlike ``open_stream(allow_overruns=...)`` this may be called before
+        :meth:`started`, so a callee cannot be overrun by values its caller
+        sends the moment it has started.
+        """
+        _c.ctx_set_overruns(self._handle(), int(bool(allow)), int(msg_buffer_size or 0))
+
     def open_stream(self, allow_overruns: bool | None = None,
                     msg_buffer_size: int | None = None) -> MsgStream:
         """Open the context's one bidirectional stream (a context manager).

@@ -153,6 +153,8 @@ def fail_mid_stream(ctx):
 @tractor.context
 def no_reader(ctx, seconds=2.0, overruns_ok=False):
     """Started and a stream, but never reads it."""
+    if overruns_ok:
+        ctx.set_overruns(True)  # before started: the caller sends at once
     ctx.started()
     with ctx.open_stream(allow_overruns=overruns_ok):
         tractor.sleep(seconds)
