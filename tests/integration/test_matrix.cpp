@@ -309,23 +309,23 @@ void run_pair(const std::string &lang, const std::string &tpt) {
 
 }  // namespace
 
-TEST_CASE("C parent, C child: rpc, stream, cancel both sides, errors both ways", "[matrix]") {
+TEST_CASE("C parent, C child: rpc, stream, cancel both sides, errors both ways", "[matrix][c-child]") {
     std::string tpt = TRANSPORTS;
     run_pair("c", tpt);
 }
 
-TEST_CASE("C parent, Python child: rpc, stream, cancel both sides, errors both ways", "[matrix]") {
+TEST_CASE("C parent, Python child: rpc, stream, cancel both sides, errors both ways", "[matrix][python-child]") {
     std::string tpt = TRANSPORTS;
     run_pair("python", tpt);
 }
 
-TEST_CASE("C parent, Lua child: rpc, stream, cancel both sides, errors both ways", "[matrix]") {
+TEST_CASE("C parent, Lua child: rpc, stream, cancel both sides, errors both ways", "[matrix][lua-child]") {
     std::string tpt = TRANSPORTS;
     run_pair("lua", tpt);
 }
 
 TEST_CASE("C root <- Python middle <- Lua grandchild: the Lua error arrives boxed, relayed, with its traceback",
-          "[matrix][tree]") {
+          "[matrix][lua-under-python]") {
     std::string tpt = TRANSPORTS;
     if (skip_unless("python") || skip_unless("lua")) return;
     Root root(tpt, "c-root");
@@ -353,7 +353,7 @@ TEST_CASE("C root <- Python middle <- Lua grandchild: the Lua error arrives boxe
     root.close_and_check();
 }
 
-TEST_CASE("ContextCancelled names whoever cancelled, in any language", "[matrix][cancel]") {
+TEST_CASE("ContextCancelled names whoever cancelled, in any language", "[matrix][cancellers]") {
     std::string tpt = TRANSPORTS;
     // (canceller, target): each language cancels another's actor while we
     // hold a context on it; we see the canceller's uid, not ours
@@ -391,5 +391,111 @@ TEST_CASE("ContextCancelled names whoever cancelled, in any language", "[matrix]
         CHECK(tr_nursery_close(target.n, 0, nullptr) == 0);
         canceller.done();
     }
+    root.close_and_check();
+}
+
+namespace {
+// An interpreter with Python tractor (tests/matrix/find_tractor_python.sh),
+// or why there is none. Probed once.
+bool tractor_python(std::string &py, std::string &why) {
+    static int state = -1;
+    static std::string s_py, s_why;
+    if (state < 0) {
+        std::string cmd = std::string("sh ") + TR_MATRIX_DIR + "/find_tractor_python.sh";
+        FILE *f = popen(cmd.c_str(), "r");
+        std::string out;
+        char buf[512];
+        while (f && fgets(buf, sizeof buf, f)) out += buf;
+        int rc = f ? pclose(f) : -1;
+        while (!out.empty() && out.back() == '\n') out.pop_back();
+        state = rc == 0 && !out.empty();
+        (state ? s_py : s_why) = out.empty() ? "find_tractor_python.sh failed" : out;
+    }
+    py = s_py;
+    why = s_why;
+    return state == 1;
+}
+}  // namespace
+
+TEST_CASE("C parent, Python tractor child: rpc, stream, cancel both sides, an error", "[matrix][tractor-child]") {
+    std::string tpt = TRANSPORTS;
+    std::string py, why;
+    if (!tractor_python(py, why)) {
+        std::printf("skipped: %s\n", why.c_str());
+        return;
+    }
+    Root root(tpt, "c-root");
+    tr_nursery_t *n;
+    REQUIRE(tr_nursery_open(root.rt, &n) == 0);
+    tr_spawn_opts_t so;
+    tr_spawn_opts_init(&so);
+    so.lang = "tractor";
+    so.enable_modules = "tractor_side";
+    std::string command = py + " -m tractor._child";
+    so.command = command.c_str();
+    tr_portal_t *p;
+    tr_error_t *err = nullptr;
+    int rc = tr_nursery_start_actor(n, "tractor-child", &so, &p, &err, T);
+    INFO("start_actor(tractor): " << tr_err_name(rc) << " " << (err ? tr_error_str(err) : ""));
+    REQUIRE(rc == 0);
+    root.pids.push_back(tr_portal_pid(p));
+    std::string uuid = tr_portal_uuid(p);
+    {
+        Pack kw;
+        kw.map(2).str("x").i(40).str("y").i(2);
+        tr_buf_t r;
+        REQUIRE(tr_portal_run(p, "tractor_side", "add", kw.data(), kw.size(), &r, nullptr, T) == 0);
+        CHECK(as_int(r) == 42);
+        tr_buf_release(&r);
+        kw.clear();
+        kw.map(1).str("msg").str("raised by tractor");
+        REQUIRE(tr_portal_run(p, "tractor_side", "fail", kw.data(), kw.size(), &r, &err, T) == TR_EREMOTE);
+        CHECK(nz(tr_error_type(err)) == "ValueError");
+        CHECK(nz(tr_error_src_uuid(err)) == uuid);
+        check_traceback("python", nz(tr_error_traceback(err)), "raised by tractor");
+        tr_error_free(err);
+    }
+    {
+        tr_ctx_t *ctx;
+        REQUIRE(tr_portal_open_context(p, "tractor_side", "echo", nullptr, 0, nullptr, &ctx, nullptr, nullptr, T) == 0);
+        tr_stream_t *s;
+        REQUIRE(tr_ctx_open_stream(ctx, &s) == 0);
+        for (int i = 0; i < 10; i++) {
+            Pack v;
+            v.i(i);
+            REQUIRE(tr_stream_send(s, v.data(), v.size(), nullptr) == 0);
+            tr_buf_t b;
+            REQUIRE(tr_stream_recv(s, &b, nullptr, T) == 0);
+            CHECK(as_int(b) == i);
+            tr_buf_release(&b);
+        }
+        REQUIRE(tr_stream_close(s) == 0);
+        tr_buf_t res;
+        REQUIRE(tr_ctx_wait_for_result(ctx, &res, nullptr, T) == 0);
+        CHECK(as_int(res) == 10);
+        tr_buf_release(&res);
+        tr_stream_release(s);
+        CHECK(tr_ctx_close(ctx, 0) == 0);
+    }
+    {
+        tr_ctx_t *ctx;
+        REQUIRE(tr_portal_open_context(p, "tractor_side", "wait_in_stream", nullptr, 0, nullptr, &ctx, nullptr,
+                                       nullptr, T) == 0);
+        REQUIRE(tr_ctx_cancel(ctx, nullptr) == 0);
+        tr_buf_t res;
+        CHECK(tr_ctx_wait_for_result(ctx, &res, &err, T) == TR_ECTXCANCELLED);
+        CHECK(nz(err ? tr_error_canceller_uuid(err) : nullptr) == tr_runtime_uuid(root.rt));
+        tr_error_free(err);
+        CHECK(tr_ctx_close(ctx, 0) == 0);
+        REQUIRE(tr_portal_open_context(p, "tractor_side", "self_cancel", nullptr, 0, nullptr, &ctx, nullptr, nullptr,
+                                       T) == 0);
+        CHECK(tr_ctx_wait_for_result(ctx, &res, &err, T) == TR_ECTXCANCELLED);
+        CHECK(nz(err ? tr_error_canceller_uuid(err) : nullptr) == uuid);
+        tr_error_free(err);
+        tr_ctx_close(ctx, 0);
+    }
+    CHECK(tr_portal_cancel_actor(p, 5000) == 0);
+    tr_portal_release(p);
+    CHECK(tr_nursery_close(n, 0, nullptr) == 0);
     root.close_and_check();
 }

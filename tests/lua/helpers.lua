@@ -113,13 +113,24 @@ function H.deep_eq(a, b)
   return true
 end
 
---- Run one test with the leftover checks. Returns true on success.
+local Skip = {}
+
+--- Skip the running test: the runner reports it as skipped, with `why`.
+function H.skip(why)
+  error(setmetatable({why = why}, Skip), 0)
+end
+
+--- Run one test with the leftover checks. Returns true on success, false on
+-- failure, or "skip" (the reason printed) when the test called H.skip.
 function H.run_one(name, fn, path)
   local socks_before = H.sock_files()
   local me = H.getpid()
+  local skipped
   local ok, err = xpcall(fn, function(e)
+    if getmetatable(e) == Skip then skipped = e.why; return e end
     return debug.traceback(type(e) == "string" and e or tostring(e), 2)
   end)
+  if skipped then ok, err = true, nil end
   -- a test that failed may leave its root open: close it (kills children)
   local cok, cerr = pcall(tractor.close_root_actor)
   if not cok then ok, err = false, err or ("closing the root failed: " .. tostring(cerr)) end
@@ -147,6 +158,10 @@ function H.run_one(name, fn, path)
   end
   if not ok then
     io.stderr:write(("---- %s :: %s failed:\n%s\n"):format(path, name, tostring(err)))
+  end
+  if ok and skipped then
+    print("skipped: " .. skipped)
+    return "skip"
   end
   return ok
 end

@@ -5,8 +5,12 @@
 -- Each test file returns a list of {name, fn[, timeout]}. Every test runs in
 -- a fresh lua5.4 process (one actor runtime per process) under `timeout`;
 -- after the test that process checks that no child process and no new
--- socket file is left behind. Prints "N passed, N failed"; exit 1 on failure.
+-- socket file is left behind. A test that calls H.skip(why) prints why and
+-- counts as skipped. Prints "N passed, N failed, N skipped"; exit 1 on failure.
 local H = require "helpers"
+
+-- exit status of a test process whose test called H.skip
+local SKIP_CODE = 77
 
 local function here()
   return (arg[0]:match("^(.*)/[^/]*$") or ".")
@@ -35,7 +39,7 @@ if arg[1] == "--one" then
   for _, t in ipairs(tests) do
     if t[1] == want then
       local ok = H.run_one(t[1], t[2], path)
-      os.exit(ok and 0 or 1)
+      os.exit(ok == "skip" and SKIP_CODE or ok and 0 or 1)
     end
   end
   io.stderr:write("no such test: " .. want .. "\n")
@@ -52,7 +56,7 @@ while i <= #arg do
 end
 
 local lua = os.getenv("TRACTOR_LUA") or "lua5.4"
-local passed, failed, failures = 0, 0, {}
+local passed, failed, skipped, failures = 0, 0, 0, {}
 local jobs = {}
 for _, file in ipairs(files) do
   for _, t in ipairs(load_tests(file)) do
@@ -75,6 +79,9 @@ for _, job in ipairs(jobs) do
   if ok then
     passed = passed + 1
     print("ok    " .. label)
+  elseif how == "exit" and code == SKIP_CODE then
+    skipped = skipped + 1
+    print("SKIP  " .. label)
   else
     failed = failed + 1
     local why = (how == "exit" and code == 124) and " TIMEOUT" or ""
@@ -87,5 +94,5 @@ if #failures > 0 then
   print("failures:")
   for _, f in ipairs(failures) do print("  " .. f) end
 end
-print(("%d passed, %d failed"):format(passed, failed))
+print(("%d passed, %d failed, %d skipped"):format(passed, failed, skipped))
 os.exit(failed == 0 and 0 or 1)

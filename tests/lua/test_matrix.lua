@@ -22,8 +22,6 @@ local function have_python()
   return os.execute("${TRACTOR_PYTHON:-python3} -c 'import libtractor' >/dev/null 2>&1") == true
 end
 
-local function skip(why) print("skipped: " .. why) end
-
 local VALUES = {7, -123456789012, 2.5, "héllo wörld", "\xff\x00\x01", {1, "two", true},
   {k = "v", n = {tractor.map({})}}, tractor.map({}), 1 << 62}
 
@@ -39,7 +37,7 @@ local function check_traceback(lang, tb, msg)
 end
 
 local function lua_parent(lang, tpt)
-  if lang == "python" and not have_python() then return skip("the Python binding is not importable") end
+  if lang == "python" and not have_python() then H.skip("the Python binding is not importable") end
   tractor.open_nursery(H.root_opts(tpt, {name = "lua-root", enable_modules = {"matrixmod"}}), function(an)
     local me = tractor.current_actor()
     local p = an:start_actor(lang .. "-child", {lang = lang, enable_modules = {"matrixmod"}})
@@ -126,7 +124,7 @@ for _, tpt in ipairs(H.transports) do
   end
 
   test(("a Python error under a C middle reaches the Lua root (%s)"):format(tpt), function()
-    if not have_python() then return skip("the Python binding is not importable") end
+    if not have_python() then H.skip("the Python binding is not importable") end
     tractor.open_nursery(H.root_opts(tpt, {name = "lua-root"}), function(an)
       local mid = an:start_actor("c-middle", {lang = "c", enable_modules = {"matrixmod"}})
       local e = H.raises(mid.run_from_ns, mid, "matrixmod", "spawn_and_call", {lang = "python",
@@ -144,7 +142,7 @@ for _, tpt in ipairs(H.transports) do
   end)
 
   test(("ContextCancelled names the canceller of any language (%s)"):format(tpt), function()
-    if not have_python() then return skip("the Python binding is not importable") end
+    if not have_python() then H.skip("the Python binding is not importable") end
     tractor.open_nursery(H.root_opts(tpt, {name = "lua-root"}), function(an)
       for _, pair in ipairs({{"c", "python"}, {"python", "lua"}, {"lua", "c"}}) do
         local canceller_lang, target_lang = pair[1], pair[2]
