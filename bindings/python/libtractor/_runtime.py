@@ -100,8 +100,10 @@ def _served_functions(mod: ModuleType) -> Iterator[tuple[str, Callable]]:
 def _import_ns(ns: str) -> ModuleType:
     """Import the module served as namespace `ns`. ``__main__`` is the
     root's main script, loaded under the name ``__mp_main__`` in children
-    (so its ``if __name__ == '__main__':`` block does not run)."""
-    if ns != "__main__":
+    (so its ``if __name__ == '__main__':`` block does not run); a child
+    that enables its own ``__name__`` for a grandchild names it
+    ``__mp_main__``, which is the same script."""
+    if ns not in ("__main__", "__mp_main__"):
         return importlib.import_module(ns)
     if _state._actor is None or not _state._actor.is_child:
         return sys.modules["__main__"]
@@ -223,6 +225,8 @@ class Actor:
             mod = _import_ns(ns)
             for name, fn in _served_functions(mod):
                 self._register(ns, name, fn)
+                if ns == "__main__":  # as tractor: the script's functions say
+                    self._register("__mp_main__", name, fn)  # __mp_main__ in children
             self._enabled[ns] = mod
             return mod
 
