@@ -33,8 +33,9 @@ def aggregate(ctx: tractor.Context, seed: int) -> int:
         merged: queue.Queue = queue.Queue()
 
         def push(portal: tractor.Portal) -> None:
-            with portal.open_context(stream_data, seed=seed) as (sctx, _):
-                with sctx.open_stream(allow_overruns=True) as stream:
+            # let values queue (no StreamOverrun) while we pass them on
+            with portal.open_context(stream_data, seed=seed, allow_overruns=True) as (sctx, _):
+                with sctx.open_stream() as stream:
                     for value in stream:
                         merged.put(value)
             merged.put(None)  # this streamer is done
@@ -68,9 +69,9 @@ def main() -> list[int]:
         pre_start = time.time()
         portal = an.start_actor("aggregator", enable_modules=[__name__])
         with tractor.fail_after(60):
-            with portal.open_context(aggregate, seed=seed) as (ctx, _):
+            with portal.open_context(aggregate, seed=seed, allow_overruns=True) as (ctx, _):
                 start = time.time()
-                with ctx.open_stream(allow_overruns=True) as stream:
+                with ctx.open_stream() as stream:
                     result = list(stream)
             assert ctx.outcome == seed
         assert portal.cancel_actor()
