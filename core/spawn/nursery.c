@@ -42,6 +42,22 @@ static int valid_name(const char *s) {
     return 1;
 }
 
+/* 1 when `name` is an item of the comma-separated `list` (spaces around
+ * items ignored, as the SpawnSpec encoder does). */
+static int module_listed(const char *list, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        const char *t = e;
+        while (t > p && t[-1] == ' ') t--;
+        if ((size_t)(t - p) == n && !strncmp(p, name, n)) return 1;
+        p = e;
+    }
+    return 0;
+}
+
 /* Spawn and wait for connect-back. rt->mu NOT held. */
 static int spawn_child(tr_nursery_t *n, const char *name, const tr_spawn_opts_t *opts,
                        const char *extra_mod, tr__child_t **out, tr_error_t **err,
@@ -74,6 +90,9 @@ static int spawn_child(tr_nursery_t *n, const char *name, const tr_spawn_opts_t 
             if (names[i].n == rt->loglevel) lvl = names[i].s;
     }
     snprintf(ch->loglevel, sizeof ch->loglevel, "%s", lvl);
+    /* run_in_actor's module is added unless the options already enable it:
+     * a module listed twice is loaded twice, and its second init fails */
+    if (extra_mod && o.enable_modules && module_listed(o.enable_modules, extra_mod)) extra_mod = NULL;
     snprintf(ch->modules, sizeof ch->modules, "%s%s%s", o.enable_modules ? o.enable_modules : "",
              (o.enable_modules && *o.enable_modules && extra_mod) ? "," : "", extra_mod ? extra_mod : "");
     if (o.command) snprintf(ch->command, sizeof ch->command, "%s", o.command);
