@@ -36,7 +36,8 @@ local function new_stream(s, ctx)
   return setmetatable({_s = s, ctx = ctx}, Stream)
 end
 
---- Send one value (never waits for the peer).
+--- Send one value. Waits only for flow control (while 1 MiB or more is
+--- queued on the connection); the peer's buffer policy is never waited on.
 function Stream:send(v)
   local rc, err = C.stream_send(self._s, v)
   if rc ~= 0 then raise(rc, err, "stream:send") end

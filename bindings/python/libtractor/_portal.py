@@ -66,7 +66,10 @@ class MsgStream:
         return self._h
 
     def send(self, value: Any) -> None:
-        """Send one value (a ``Yield``). Never blocks on the peer.
+        """Send one value (a ``Yield``). Waits only for flow control: while
+        1 MiB or more is already queued on the connection (the GIL is released
+        and the wait is cancellable); the peer's buffer policy is never
+        waited on.
 
         Raises :class:`MsgTypeError` for a value that cannot be encoded or
         does not match the context's ``pld_spec``, :class:`EndOfStream` when
