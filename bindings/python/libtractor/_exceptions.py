@@ -240,7 +240,9 @@ def _remote_class(boxed: str) -> type:
     if cls is None:
         cls = RemoteActorError
         base = _builtin_exc(boxed)
-        if base is not None and issubclass(base, Exception) and base is not Exception:
+        # (not exception groups: they are built from a list, not a message)
+        if base is not None and issubclass(base, Exception) and base is not Exception \
+                and not issubclass(base, BaseExceptionGroup):
             try:
                 cls = type("RemoteActorError", (RemoteActorError, base), {
                     "__module__": __name__,
