@@ -168,4 +168,22 @@ inline tr_spawn_opts_t c_opts(const char *mods = "testmod") {
     return o;
 }
 
+// A C child serving testmod, started in its own nursery; done() cancels it
+// and closes the nursery, checking both went well.
+struct Daemon {
+    tr_nursery_t *n = nullptr;
+    tr_portal_t *p = nullptr;
+    Daemon(Root &root, const char *name = "svc") {
+        REQUIRE(tr_nursery_open(root.rt, &n) == 0);
+        tr_spawn_opts_t so = c_opts();
+        REQUIRE(tr_nursery_start_actor(n, name, &so, &p, nullptr, 10000) == 0);
+        root.pids.push_back(tr_portal_pid(p));
+    }
+    void done() {
+        CHECK(tr_portal_cancel_actor(p, 5000) == 0);
+        tr_portal_release(p);
+        CHECK(tr_nursery_close(n, 0, nullptr) == 0);
+    }
+};
+
 }  // namespace trt

@@ -214,12 +214,8 @@ TEST_CASE("ipc: every conformance bad frame is rejected with an error and the ch
 TEST_CASE("ipc: 100k frames of mixed sizes arrive complete and in order", "[ipc]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    tr_nursery_t *n;
-    REQUIRE(tr_nursery_open(root.rt, &n) == 0);
-    tr_spawn_opts_t so = c_opts();
-    tr_portal_t *p;
-    REQUIRE(tr_nursery_start_actor(n, "echoer", &so, &p, nullptr, 10000) == 0);
-    root.pids.push_back(tr_portal_pid(p));
+    Daemon d(root, "echoer");
+    tr_portal_t *p = d.p;
     tr_ctx_opts_t o;
     tr_ctx_opts_init(&o);
     o.allow_overruns = 1;
@@ -279,20 +275,14 @@ TEST_CASE("ipc: 100k frames of mixed sizes arrive complete and in order", "[ipc]
     tr_buf_release(&res);
     tr_stream_release(s);
     tr_ctx_close(ctx, 0);
-    CHECK(tr_portal_cancel_actor(p, 5000) == 0);
-    tr_portal_release(p);
-    CHECK(tr_nursery_close(n, 0, nullptr) == 0);
+    d.done();
     root.close_and_check();
 }
 
 TEST_CASE("ipc: frames from concurrent senders never interleave", "[ipc]") {
     Root root("uds");
-    tr_nursery_t *n;
-    REQUIRE(tr_nursery_open(root.rt, &n) == 0);
-    tr_spawn_opts_t so = c_opts();
-    tr_portal_t *p;
-    REQUIRE(tr_nursery_start_actor(n, "echoer", &so, &p, nullptr, 10000) == 0);
-    root.pids.push_back(tr_portal_pid(p));
+    Daemon d(root, "echoer");
+    tr_portal_t *p = d.p;
     tr_ctx_opts_t o;
     tr_ctx_opts_init(&o);
     o.allow_overruns = 1;
@@ -341,8 +331,6 @@ TEST_CASE("ipc: frames from concurrent senders never interleave", "[ipc]") {
     tr_stream_close(s);
     tr_stream_release(s);
     tr_ctx_close(ctx, 0);
-    CHECK(tr_portal_cancel_actor(p, 5000) == 0);
-    tr_portal_release(p);
-    CHECK(tr_nursery_close(n, 0, nullptr) == 0);
+    d.done();
     root.close_and_check();
 }
