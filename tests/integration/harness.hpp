@@ -170,10 +170,10 @@ inline tr_spawn_opts_t c_opts(const char *mods = "testmod") {
 
 // A C child serving testmod, started in its own nursery; done() cancels it
 // and closes the nursery, checking both went well.
-struct Daemon {
+struct ServingChild {
     tr_nursery_t *n = nullptr;
     tr_portal_t *p = nullptr;
-    Daemon(Root &root, const char *name = "svc") {
+    ServingChild(Root &root, const char *name = "svc") {
         REQUIRE(tr_nursery_open(root.rt, &n) == 0);
         tr_spawn_opts_t so = c_opts();
         REQUIRE(tr_nursery_start_actor(n, name, &so, &p, nullptr, 10000) == 0);

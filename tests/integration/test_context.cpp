@@ -10,7 +10,7 @@ using namespace trt;
 TEST_CASE("context: started value, bidirectional echo stream, Stop, Return", "[ctx]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    Daemon d(root);
+    ServingChild d(root);
     tr_ctx_t *ctx;
     tr_buf_t first;
     tr_error_t *err = nullptr;
@@ -47,7 +47,7 @@ TEST_CASE("context: started value, bidirectional echo stream, Stop, Return", "[c
 TEST_CASE("context: callee stream ends with Stop; end-of-channel is not an error", "[ctx]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    Daemon d(root);
+    ServingChild d(root);
     Pack kw;
     kw.map(1).str("count").i(500);
     tr_ctx_t *ctx;
@@ -82,7 +82,7 @@ TEST_CASE("context: callee stream ends with Stop; end-of-channel is not an error
 TEST_CASE("context: caller cancel is absorbed; canceller is the caller", "[ctx][cancel]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    Daemon d(root);
+    ServingChild d(root);
     tr_ctx_t *ctx;
     REQUIRE(tr_portal_open_context(d.p, "testmod", "wait_in_stream", nullptr, 0, nullptr, &ctx, nullptr, nullptr, 5000) == 0);
     tr_stream_t *s;
@@ -121,7 +121,7 @@ TEST_CASE("context: caller cancel is absorbed; canceller is the caller", "[ctx][
 TEST_CASE("context: callee self-cancel is raised with the callee as canceller", "[ctx][cancel]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    Daemon d(root);
+    ServingChild d(root);
     tr_ctx_t *ctx;
     REQUIRE(tr_portal_open_context(d.p, "testmod", "self_cancel", nullptr, 0, nullptr, &ctx, nullptr, nullptr, 5000) == 0);
     tr_buf_t res;
@@ -140,7 +140,7 @@ TEST_CASE("context: callee self-cancel is raised with the callee as canceller", 
 TEST_CASE("context: an error before started is reported, not masked", "[ctx][errors]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    Daemon d(root);
+    ServingChild d(root);
     tr_ctx_t *ctx = nullptr;
     tr_error_t *err = nullptr;
     CHECK(tr_portal_open_context(d.p, "testmod", "fail_before_started", nullptr, 0, nullptr, &ctx, nullptr, &err, 5000) == TR_EREMOTE);
@@ -155,7 +155,7 @@ TEST_CASE("context: an error before started is reported, not masked", "[ctx][err
 TEST_CASE("context: a third actor cancelling the callee's actor names itself as canceller", "[ctx][cancel]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    Daemon d(root, "target");
+    ServingChild d(root, "target");
     tr_ctx_t *ctx;
     REQUIRE(tr_portal_open_context(d.p, "testmod", "wait_in_stream", nullptr, 0, nullptr, &ctx, nullptr, nullptr, 5000) == 0);
     // a sibling finds the target through the registrar and cancels its actor
@@ -192,7 +192,7 @@ TEST_CASE("context: a third actor cancelling the callee's actor names itself as 
 
 TEST_CASE("broadcast: every subscriber receives every value", "[ctx][broadcast]") {
     Root root("tcp");
-    Daemon d(root);
+    ServingChild d(root);
     tr_ctx_opts_t o;
     tr_ctx_opts_init(&o);
     o.allow_overruns = 1;
@@ -245,7 +245,7 @@ TEST_CASE("broadcast: every subscriber receives every value", "[ctx][broadcast]"
 
 TEST_CASE("stream teardown race: a Return arriving while closing is still the result", "[ctx]") {
     Root root("tcp");
-    Daemon d(root);
+    ServingChild d(root);
     tr_ctx_opts_t o;
     tr_ctx_opts_init(&o);
     o.allow_overruns = 1;
@@ -272,7 +272,7 @@ TEST_CASE("stream teardown race: a Return arriving while closing is still the re
 TEST_CASE("overrun matrix: slow callee / slow caller x allowed / not", "[ctx][overrun]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    Daemon d(root);
+    ServingChild d(root);
     SECTION("slow callee, overruns not allowed: StreamOverrun back to the sender") {
         tr_ctx_t *ctx;
         Pack kw;
@@ -374,7 +374,7 @@ TEST_CASE("overrun matrix: slow callee / slow caller x allowed / not", "[ctx][ov
 TEST_CASE("payload spec: a Yield violating the callee's pld_spec is a MsgTypeError", "[ctx][pld]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    Daemon d(root);
+    ServingChild d(root);
     tr_ctx_t *ctx;
     tr_ctx_opts_t o;
     tr_ctx_opts_init(&o);
@@ -437,7 +437,7 @@ TEST_CASE("a context opened to the actor itself is rejected", "[ctx]") {
 TEST_CASE("1000 concurrent contexts each streaming 100 messages lose nothing", "[ctx][scale]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    Daemon d(root);
+    ServingChild d(root);
     const int N = 1000, M = 100;
     std::vector<tr_ctx_t *> ctxs(N);
     std::vector<tr_stream_t *> ss(N);

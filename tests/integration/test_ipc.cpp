@@ -214,7 +214,7 @@ TEST_CASE("ipc: every conformance bad frame is rejected with an error and the ch
 TEST_CASE("ipc: 100k frames of mixed sizes arrive complete and in order", "[ipc]") {
     std::string tpt = TRANSPORTS;
     Root root(tpt);
-    Daemon d(root, "echoer");
+    ServingChild d(root, "echoer");
     tr_portal_t *p = d.p;
     tr_ctx_opts_t o;
     tr_ctx_opts_init(&o);
@@ -281,7 +281,7 @@ TEST_CASE("ipc: 100k frames of mixed sizes arrive complete and in order", "[ipc]
 
 TEST_CASE("ipc: frames from concurrent senders never interleave", "[ipc]") {
     Root root("uds");
-    Daemon d(root, "echoer");
+    ServingChild d(root, "echoer");
     tr_portal_t *p = d.p;
     tr_ctx_opts_t o;
     tr_ctx_opts_init(&o);
