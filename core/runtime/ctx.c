@@ -79,6 +79,22 @@ static void pending_acks_free(tr__pending_ack_t *a) {
     }
 }
 
+void tr__pending_ack_push(tr__pending_ack_t **list, tr__chan_t *chan, const char *cid) {
+    tr__pending_ack_t *a = calloc(1, sizeof *a);
+    if (!a) return;
+    tr__chan_retain(chan);
+    a->chan = chan;
+    snprintf(a->cid, sizeof a->cid, "%s", cid);
+    a->next = *list;
+    *list = a;
+}
+
+void tr__pending_acks_send(tr__pending_ack_t *acks) {
+    for (tr__pending_ack_t *a = acks; a; a = a->next)
+        tr__send_simple(a->chan, a->cid, TR__MSG_CANCELACK, (tr__str_t){0}, 1);
+    pending_acks_free(acks);
+}
+
 void tr_ctx_release(tr_ctx_t *c) {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
     tr__ring_clear(&c->q);
@@ -608,9 +624,7 @@ void tr__ctx_task_done(tr_ctx_t *c, int rc) {
                        c->err_tb && *c->err_tb ? c->err_tb : line);
     }
     tr_error_free(remote);
-    for (tr__pending_ack_t *a = acks; a; a = a->next)
-        tr__send_simple(a->chan, a->cid, TR__MSG_CANCELACK, (tr__str_t){0}, 1);
-    pending_acks_free(acks);
+    tr__pending_acks_send(acks);
 
     pthread_mutex_lock(&rt->mu);
     wake_ctx(c);

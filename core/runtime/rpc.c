@@ -6,11 +6,6 @@
 
 #include "core/runtime/rt.h"
 
-int tr__send_simple(tr__chan_t *chan, const char *cid, int type, tr__str_t pld, int flag);
-int tr__send_error_full(tr_runtime_t *rt, tr__chan_t *chan, const char *cid, const char *type,
-                        const char *msg, const char *tb, const tr__uid_t *canceller,
-                        const tr__uid_t *sender, const tr_error_t *relay);
-
 void tr__peer_add(tr_runtime_t *rt, tr__chan_t *c) {
     tr__peer_t *p = malloc(sizeof *p);
     if (!p) return;
@@ -71,14 +66,7 @@ static void handle_self(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m) 
             tr__send_simple(chan, cid, TR__MSG_CANCELACK, (tr__str_t){0}, 1);
             pthread_mutex_lock(&rt->mu);
         } else {
-            tr__pending_ack_t *a = calloc(1, sizeof *a);
-            if (a) {
-                tr__chan_retain(chan);
-                a->chan = chan;
-                snprintf(a->cid, sizeof a->cid, "%s", cid);
-                a->next = rt->cancel_acks;
-                rt->cancel_acks = a;
-            }
+            tr__pending_ack_push(&rt->cancel_acks, chan, cid);
         }
         pthread_cond_broadcast(&rt->wait_cond);
         pthread_mutex_unlock(&rt->mu);
@@ -95,14 +83,7 @@ static void handle_self(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m) 
         pthread_mutex_lock(&rt->mu);
         tr_ctx_t *c = tr__ctx_lookup(rt, TR__SIDE_CALLEE, tcid);
         if (c && c->chan == chan && !c->finished) {
-            tr__pending_ack_t *a = calloc(1, sizeof *a);
-            if (a) {
-                tr__chan_retain(chan);
-                a->chan = chan;
-                snprintf(a->cid, sizeof a->cid, "%s", cid);
-                a->next = c->acks;
-                c->acks = a;
-            }
+            tr__pending_ack_push(&c->acks, chan, cid);
             TR__LOG(rt, TR_LOG_CANCEL, "rpc", "cancelling task %s.%s (%s) for '%s'", c->ns,
                     c->func, c->cid, chan->peer.name);
             tr__ctx_cancel_task(c, chan->peer.name, chan->peer.uuid, NULL);

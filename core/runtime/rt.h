@@ -304,6 +304,10 @@ int tr__send_error_full(tr_runtime_t *rt, tr__chan_t *chan, const char *cid,
                         const char *type, const char *msg, const char *tb,
                         const tr__uid_t *canceller, const tr__uid_t *sender,
                         const tr_error_t *relay);
+/* Pending CancelAcks: queue one (rt->mu held), or send and free a detached
+ * list (no lock held). */
+void tr__pending_ack_push(tr__pending_ack_t **list, tr__chan_t *chan, const char *cid);
+void tr__pending_acks_send(tr__pending_ack_t *acks);
 int tr__ring_push(tr__ring_t *r, tr__qent_t e);
 int tr__ring_pop(tr__ring_t *r, tr__qent_t *e);
 void tr__ring_clear(tr__ring_t *r);

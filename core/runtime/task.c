@@ -111,17 +111,8 @@ int tr_ctx_finish(tr_ctx_t *c, int rc) {
         tr__pending_ack_t *acks = rt->cancel_acks;
         rt->cancel_acks = NULL;
         pthread_mutex_unlock(&rt->mu);
-        for (tr__pending_ack_t *a = acks; a; a = a->next) {
-            extern int tr__send_simple(tr__chan_t *, const char *, int, tr__str_t, int);
-            tr__send_simple(a->chan, a->cid, TR__MSG_CANCELACK, (tr__str_t){0}, 1);
-        }
+        tr__pending_acks_send(acks);
         pthread_mutex_lock(&rt->mu);
-        while (acks) {
-            tr__pending_ack_t *n = acks->next;
-            tr__chan_release(acks->chan);
-            free(acks);
-            acks = n;
-        }
         pthread_cond_broadcast(&rt->wait_cond);
     }
     pthread_cond_broadcast(&rt->tasks_cond);
