@@ -67,7 +67,7 @@ int tr_ctx_wait_started(tr_ctx_t *c, tr_buf_t *first, tr_error_t **err, int time
     pthread_mutex_lock(&rt->mu);
     int rc = 0;
     while (!c->started_recv && c->outcome == TR__OUT_NONE) {
-        rc = tr__wait(rt, &c->cond, &c->waiters, dl, 1);
+        rc = tr__wait_ctx(rt, c, dl, 1);
         if (rc) break;
     }
     if (!rc && !c->started_recv) {
@@ -289,7 +289,7 @@ int tr_stream_recv(tr_stream_t *s, tr_buf_t *out, tr_error_t **err, int timeout_
             break;
         }
         if (dl == UINT64_MAX - 1) dl = tr__deadline(timeout_ms);
-        rc = tr__wait(rt, &c->cond, &c->waiters, dl, 1);
+        rc = tr__wait_ctx(rt, c, dl, 1);
         if (rc) break;
     }
     pthread_mutex_unlock(&rt->mu);

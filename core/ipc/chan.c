@@ -9,9 +9,11 @@
 #include "core/ipc/ipc.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@
 #define TR__BURST_NS 30000 /* sends closer than this are batched */
 
 void (*tr__chan_request_flush)(tr__chan_t *c);
+tr__rset_t *tr__chan_rset;
 
 uint64_t tr__now_ns(void) {
     struct timespec ts;
@@ -59,6 +62,11 @@ tr__chan_t *tr__chan_new(uv_loop_t *loop, int kind, const tr__chan_cbs_t *cbs,
     if (local) c->local = *local;
     c->max_frame = max_frame ? max_frame : 64u * 1024 * 1024;
     c->fd = -1;
+    atomic_init(&c->rowner, TR__ROWNER_NONE);
+    atomic_init(&c->reading, 0);
+    atomic_init(&c->kick, 0);
+    atomic_init(&c->close_pending, 0);
+    atomic_init(&c->lead_efd, -1);
     pthread_mutex_init(&c->wmu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -109,9 +117,50 @@ static void on_handle_closed(uv_handle_t *h) {
     tr__chan_release(c);
 }
 
+/* ---- the read set --------------------------------------------------------- */
+
+/* (Re)arm or disarm a channel's socket in the read set; one-shot either way,
+ * so the I/O thread is told at most once per arming. */
+static int rset_mod(tr__chan_t *c, uint32_t events) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events | EPOLLONESHOT;
+    ev.data.ptr = c;
+    return epoll_ctl(tr__chan_rset->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void wake_leader(tr__chan_t *c) {
+    int fd = atomic_load(&c->lead_efd);
+    if (fd >= 0) {
+        uint64_t one = 1;
+        ssize_t n = write(fd, &one, sizeof one);
+        (void)n;
+    }
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+/* I/O thread: close the socket, once no leader reads it. A leader holding
+ * the read token is woken instead, and hands the close back to us
+ * (tr__chan_service) when it lets go: its fd number must not be reused
+ * under it. */
+static void close_stream(tr__chan_t *c) {
+    if (c->stream_closing || !c->timer_closed) return;
+    atomic_store(&c->close_pending, 1);
+    if (atomic_load(&c->rowner) == TR__ROWNER_LEADER) {
+        wake_leader(c);
+        return;
+    }
+    c->stream_closing = 1;
+    if (c->in_rset) epoll_ctl(tr__chan_rset->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    c->in_rset = 0;
+    uv_close((uv_handle_t *)&c->h.stream, on_handle_closed);
+}
+
 static void on_timer_closed(uv_handle_t *h) {
     tr__chan_t *c = h->data;
-    uv_close((uv_handle_t *)&c->h.stream, on_handle_closed);
+    c->timer_closed = 1;
+    close_stream(c);
 }
 
 static void close_now(tr__chan_t *c) {
@@ -122,8 +171,7 @@ static void close_now(tr__chan_t *c) {
     c->wq.len = 0;
     if (c->wwaiters) pthread_cond_broadcast(&c->wcond);
     pthread_mutex_unlock(&c->wmu);
-    if (c->reading) uv_read_stop(&c->h.stream);
-    c->reading = 0;
+    atomic_store(&c->reading, 0);
     uv_timer_stop(&c->hs_timer);
     uv_close((uv_handle_t *)&c->hs_timer, on_timer_closed);
 }
@@ -361,9 +409,10 @@ static void chunk_retire(tr__chan_t *c, tr__chunk_t *k) {
     }
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-    (void)suggested;
-    tr__chan_t *c = h->data;
+/* Room to read into: the current chunk when the rest of a frame or
+ * TR__CHUNK_MIN_FREE bytes fit, else a fresh or spare chunk the unparsed
+ * bytes move to. NULL when out of memory. */
+static uint8_t *read_room(tr__chan_t *c, size_t *room) {
     tr__chunk_t *k = c->rchunk;
     size_t pending = k ? k->len - c->rpos : 0;
     size_t need = TR__CHUNK_MIN_FREE;
@@ -382,11 +431,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
             c->rpos = 0;
         } else {
             tr__chunk_t *n = chunk_get(c, pending + need);
-            if (!n) {
-                buf->base = NULL;
-                buf->len = 0;
-                return;
-            }
+            if (!n) return NULL;
             if (pending) memcpy(n->data, k->data + c->rpos, pending);
             n->len = pending;
             chunk_retire(c, k);
@@ -394,8 +439,41 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
             c->rpos = 0;
         }
     }
-    buf->base = (char *)k->data + k->len;
-    buf->len = k->cap - k->len;
+    *room = k->cap - k->len;
+    return k->data + k->len;
+}
+
+/* Read token held: one read from the socket. 1 bytes came (*full when they
+ * filled the room), 0 it would block, -1 EOF or an error, said in `why`. */
+static int read_once(tr__chan_t *c, int *full, char *why, size_t whylen) {
+    for (;;) {
+        size_t room;
+        uint8_t *p = read_room(c, &room);
+        if (!p) {
+            snprintf(why, whylen, "out of memory reading a frame");
+            return -1;
+        }
+        ssize_t n = read(c->fd, p, room);
+        if (n > 0) {
+            c->rchunk->len += (size_t)n;
+            *full = (size_t)n == room;
+            return 1;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        size_t pending = c->rchunk ? c->rchunk->len - c->rpos : 0;
+        if (n == 0 && pending)
+            snprintf(why, whylen,
+                     "peer closed the connection mid-frame (%zu bytes of a frame unread)",
+                     pending);
+        else if (n == 0)
+            snprintf(why, whylen, "peer closed the connection (EOF)");
+        else if (errno == ECONNRESET)
+            snprintf(why, whylen, "connection reset by peer");
+        else
+            snprintf(why, whylen, "read failed: %s", uv_err_name(-errno));
+        return -1;
+    }
 }
 
 static void handshake_fail(tr__chan_t *c, const char *why) {
@@ -411,26 +489,25 @@ static void copy_str(char *dst, size_t cap, tr__str_t s) {
     dst[n] = 0;
 }
 
-static void deliver(tr__chan_t *c, tr__str_t body) {
-    tr__msg_t m;
-    char err[200];
-    int rc = tr__msg_decode(body.p, body.n, &m, err, sizeof err);
+/* One decoded frame (rc = its decode result, err its message). */
+static void deliver(tr__chan_t *c, tr__str_t body, int rc, const tr__msg_t *m,
+                    const char *err) {
     if (!c->handshaken) {
         if (rc != 0) {
             handshake_fail(c, err);
             return;
         }
-        if (m.type != TR__MSG_AID) {
-            snprintf(err, sizeof err, "first frame is %s, not Aid",
-                     tr__msg_type_name(m.type));
-            handshake_fail(c, err);
+        if (m->type != TR__MSG_AID) {
+            char e2[200];
+            snprintf(e2, sizeof e2, "first frame is %s, not Aid", tr__msg_type_name(m->type));
+            handshake_fail(c, e2);
             return;
         }
-        copy_str(c->peer.name, sizeof c->peer.name, m.u.aid.name);
-        copy_str(c->peer.uuid, sizeof c->peer.uuid, m.u.aid.uuid);
-        c->peer.pid = m.u.aid.has_pid ? m.u.aid.pid : -1;
-        c->peer.is_registrar = m.u.aid.is_registrar;
-        c->peer.is_probe = m.u.aid.is_probe;
+        copy_str(c->peer.name, sizeof c->peer.name, m->u.aid.name);
+        copy_str(c->peer.uuid, sizeof c->peer.uuid, m->u.aid.uuid);
+        c->peer.pid = m->u.aid.has_pid ? m->u.aid.pid : -1;
+        c->peer.is_registrar = m->u.aid.is_registrar;
+        c->peer.is_probe = m->u.aid.is_probe;
         c->handshaken = 1;
         uv_timer_stop(&c->hs_timer);
         if (c->cbs->on_handshake && c->cbs->on_handshake(c) != 0) {
@@ -443,32 +520,57 @@ static void deliver(tr__chan_t *c, tr__str_t body) {
         if (c->cbs->on_bad_frame) c->cbs->on_bad_frame(c, rc, err, body);
         return;
     }
-    c->cbs->on_msg(c, &m, c->rchunk, body);
+    c->cbs->on_msg(c, m, c->rchunk, body);
 }
 
-/* Parse and deliver every complete frame buffered. */
-static void parse_frames(tr__chan_t *c) {
+/* What a leader may deliver: frames for a context, whose delivery only
+ * queues and wakes under the runtime lock. Everything else (Start, a
+ * channel-wide Error, bad frames...) is the I/O thread's. */
+static int leader_may_deliver(const tr__msg_t *m) {
+    switch (m->type) {
+    case TR__MSG_YIELD:
+    case TR__MSG_STOP:
+    case TR__MSG_STARTED:
+    case TR__MSG_RETURN:
+    case TR__MSG_STARTACK:
+    case TR__MSG_CANCELACK:
+        return 1;
+    case TR__MSG_ERROR:
+        return m->has_cid;
+    default:
+        return 0;
+    }
+}
+
+/* Read token held: decode and deliver every complete frame buffered. A
+ * leader (lead=1) stops before a frame it may not deliver and returns 1. */
+static int parse_frames(tr__chan_t *c, int lead) {
     tr__chunk_t *k = c->rchunk;
-    while (k && c->reading && !c->closed) {
+    while (k && atomic_load_explicit(&c->reading, memory_order_relaxed) && !c->closed) {
         size_t avail = k->len - c->rpos;
         if (avail < 4) break;
         uint8_t *p = k->data + c->rpos;
         uint32_t L = (uint32_t)p[0] | (uint32_t)p[1] << 8 |
                      (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         if (L > c->max_frame) {
+            if (lead) return 1;
             char r[160];
             snprintf(r, sizeof r,
                      "frame too large: declared %u bytes, maximum is %u",
                      L, c->max_frame);
             set_reason(c, r);
             close_now(c);
-            return;
+            return 0;
         }
         if (avail - 4 < L) break;
         tr__str_t body = {(const char *)p + 4, L};
+        tr__msg_t m;
+        char err[200];
+        int rc = tr__msg_decode(body.p, body.n, &m, err, sizeof err);
+        if (lead && (rc != 0 || !c->handshaken || !leader_may_deliver(&m))) return 1;
         c->rpos += 4 + (size_t)L;
         tr__chunk_retain(k); /* keep it alive across the callback */
-        deliver(c, body);
+        deliver(c, body, rc, &m, err);
         tr__chunk_release(k);
         k = c->rchunk;
     }
@@ -476,56 +578,190 @@ static void parse_frames(tr__chan_t *c) {
         k->len = 0; /* nothing else points into it: reuse from the start */
         c->rpos = 0;
     }
+    return 0;
 }
 
-static void parse_frames_batch(tr__chan_t *c) {
+/* I/O thread, read token held: deliver what is buffered, then read until
+ * the socket would block (at most 16 reads, for fairness), then re-arm. */
+static void io_read(tr__chan_t *c) {
     const tr__chan_cbs_t *cbs = c->cbs;
+    char why[160];
+    int rc = 1;
     if (cbs && cbs->on_batch) cbs->on_batch(c, 1);
-    parse_frames(c);
+    parse_frames(c, 0);
+    for (int i = 0; i < 16 && !c->closed && atomic_load(&c->reading); i++) {
+        int full = 0;
+        rc = read_once(c, &full, why, sizeof why);
+        if (rc <= 0) break;
+        parse_frames(c, 0);
+        if (!full) break;
+    }
     if (cbs && cbs->on_batch) cbs->on_batch(c, 0);
+    if (rc < 0 && !c->closed) {
+        set_reason(c, why);
+        close_now(c);
+    }
+    if (!c->closed && atomic_load(&c->reading) && rset_mod(c, EPOLLIN) != 0) {
+        set_reason(c, "could not poll the socket");
+        close_now(c);
+    }
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-    (void)buf;
-    tr__chan_t *c = s->data;
-    if (nread > 0) {
-        c->rchunk->len += (size_t)nread;
-        parse_frames_batch(c);
-        return;
+/* I/O thread: the read set says this socket is readable. */
+static void io_readable(tr__chan_t *c) {
+    if (c->closed || !atomic_load(&c->reading)) return;
+    int none = TR__ROWNER_NONE;
+    if (!atomic_compare_exchange_strong(&c->rowner, &none, TR__ROWNER_IO))
+        return; /* a leader reads it now, and re-arms it when done */
+    io_read(c);
+    atomic_store(&c->rowner, TR__ROWNER_NONE);
+}
+
+static void on_rset(uv_poll_t *p, int status, int events) {
+    (void)status;
+    (void)events;
+    tr__rset_t *rs = p->data;
+    struct epoll_event ev[64];
+    int n = epoll_wait(rs->epfd, ev, 64, 0);
+    /* a channel closed by an earlier one in this batch is still allocated:
+     * channels are freed from a uv close callback, after this */
+    for (int i = 0; i < n; i++) io_readable(ev[i].data.ptr);
+}
+
+int tr__rset_init(uv_loop_t *loop, tr__rset_t *rs) {
+    rs->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (rs->epfd < 0) return TR_EIO;
+    if (uv_poll_init(loop, &rs->poll, rs->epfd) != 0) {
+        close(rs->epfd);
+        rs->epfd = -1;
+        return TR_EIO;
     }
-    if (nread == 0) return;
-    char r[160];
-    size_t pending = c->rchunk ? c->rchunk->len - c->rpos : 0;
-    if (nread == UV_EOF) {
-        if (pending)
-            snprintf(r, sizeof r, "peer closed the connection mid-frame (%zu bytes of a frame unread)", pending);
-        else
-            snprintf(r, sizeof r, "peer closed the connection (EOF)");
-    } else if (nread == UV_ENOBUFS) {
-        snprintf(r, sizeof r, "out of memory reading a frame");
-    } else if (nread == UV_ECONNRESET) {
-        snprintf(r, sizeof r, "connection reset by peer");
-    } else {
-        snprintf(r, sizeof r, "read failed: %s", uv_err_name((int)nread));
+    rs->poll.data = rs;
+    uv_poll_start(&rs->poll, UV_READABLE, on_rset);
+    return 0;
+}
+
+void tr__rset_free(tr__rset_t *rs) {
+    if (rs->epfd >= 0) close(rs->epfd);
+    rs->epfd = -1;
+}
+
+void tr__chan_service(tr__chan_t *c) {
+    if (atomic_load(&c->kick)) {
+        int none = TR__ROWNER_NONE;
+        if (atomic_compare_exchange_strong(&c->rowner, &none, TR__ROWNER_IO)) {
+            atomic_store(&c->kick, 0);
+            if (c->lead_err[0] && !c->closed) {
+                set_reason(c, c->lead_err);
+                close_now(c);
+            } else if (!c->closed && atomic_load(&c->reading)) {
+                io_read(c);
+            }
+            atomic_store(&c->rowner, TR__ROWNER_NONE);
+        }
     }
-    set_reason(c, r);
-    close_now(c);
+    if (atomic_load(&c->close_pending)) close_stream(c);
+    if (!c->closed) tr__chan_flush(c);
+}
+
+int tr__chan_lead(tr__chan_t *c, int wake_fd, uint64_t deadline, atomic_int *done) {
+    if (c->closed || !c->handshaken || !atomic_load(&c->reading) || atomic_load(&c->kick) ||
+        atomic_load(&c->close_pending))
+        return TR_EAGAIN;
+    int none = TR__ROWNER_NONE;
+    if (!atomic_compare_exchange_strong(&c->rowner, &none, TR__ROWNER_LEADER)) return TR_EAGAIN;
+    atomic_store(&c->lead_efd, wake_fd);
+    /* re-checked with the token held: the I/O thread either sees us or we
+     * see its close request (both sides are sequentially consistent) */
+    if (atomic_load(&c->close_pending) || c->closed || !atomic_load(&c->reading)) {
+        atomic_store(&c->lead_efd, -1);
+        atomic_store(&c->rowner, TR__ROWNER_NONE);
+        if (atomic_load(&c->close_pending)) tr__chan_request_flush(c);
+        return TR_EAGAIN;
+    }
+    rset_mod(c, 0); /* the I/O thread stays out while we read */
+    int rc = 0, handback = 0;
+    char why[120];
+    for (;;) {
+        int full = 0;
+        int n = read_once(c, &full, why, sizeof why);
+        if (n > 0) {
+            if (c->cbs->on_batch) c->cbs->on_batch(c, 1);
+            int stop = parse_frames(c, 1);
+            if (c->cbs->on_batch) c->cbs->on_batch(c, 0);
+            if (stop) {
+                handback = 1;
+                break;
+            }
+            if (atomic_load(done)) break;
+            continue;
+        }
+        if (n < 0) {
+            snprintf(c->lead_err, sizeof c->lead_err, "%s", why);
+            handback = 1;
+            break;
+        }
+        if (atomic_load(done) || atomic_load(&c->close_pending)) break;
+        struct pollfd pf[2] = {{c->fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+        struct timespec ts, *tsp = NULL;
+        if (deadline != UINT64_MAX) {
+            uint64_t now = tr__now_ns();
+            if (now >= deadline) {
+                rc = TR_ETIMEDOUT;
+                break;
+            }
+            uint64_t left = deadline - now;
+            ts.tv_sec = (time_t)(left / 1000000000ull);
+            ts.tv_nsec = (long)(left % 1000000000ull);
+            tsp = &ts;
+        }
+        int pr = ppoll(pf, 2, tsp, NULL);
+        if (pr < 0 && errno != EINTR) break;
+        if (pr > 0 && pf[1].revents) {
+            uint64_t v;
+            ssize_t r = read(wake_fd, &v, sizeof v);
+            (void)r;
+            break;
+        }
+    }
+    atomic_store(&c->lead_efd, -1);
+    if (handback) atomic_store(&c->kick, 1);
+    /* let go of the token before re-arming: an event the re-arm raises
+     * must find the token free, or the I/O thread would drop it while we
+     * still held it, and nobody would arm the socket again. (A leader that
+     * takes the token in between disarms and re-arms it itself.) */
+    atomic_store(&c->rowner, TR__ROWNER_NONE);
+    if (!handback && !atomic_load(&c->close_pending) && !c->closed && atomic_load(&c->reading))
+        rset_mod(c, EPOLLIN);
+    if (handback || atomic_load(&c->close_pending)) tr__chan_request_flush(c);
+    return rc;
 }
 
 void tr__chan_pause(tr__chan_t *c) {
-    if (c->reading && !c->closed) uv_read_stop(&c->h.stream);
-    c->reading = 0;
+    if (atomic_load(&c->reading) && !c->closed && c->in_rset) rset_mod(c, 0);
+    atomic_store(&c->reading, 0);
 }
 
 void tr__chan_resume(tr__chan_t *c) {
-    if (c->reading || c->closed) return;
-    c->reading = 1;
-    if (uv_read_start(&c->h.stream, on_alloc, on_read) != 0) {
-        set_reason(c, "could not read from the socket");
-        close_now(c);
-        return;
+    if (atomic_load(&c->reading) || c->closed) return;
+    atomic_store(&c->reading, 1);
+    if (!c->in_rset) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN | EPOLLONESHOT;
+        ev.data.ptr = c;
+        if (epoll_ctl(tr__chan_rset->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+            set_reason(c, "could not poll the socket");
+            close_now(c);
+            return;
+        }
+        c->in_rset = 1;
     }
-    parse_frames_batch(c); /* frames buffered while paused */
+    int none = TR__ROWNER_NONE;
+    if (atomic_compare_exchange_strong(&c->rowner, &none, TR__ROWNER_IO)) {
+        io_read(c); /* frames buffered while paused, then the socket; re-arms */
+        atomic_store(&c->rowner, TR__ROWNER_NONE);
+    }
 }
 
 static void on_hs_timeout(uv_timer_t *t) {

@@ -80,14 +80,24 @@ struct tr__chan {
     uv_timer_t hs_timer;
     uint32_t max_frame;
 
-    /* reading */
+    /* reading: the read state below belongs to whoever holds the read
+     * token `rowner` (the I/O thread, or a leader: see tr__chan_lead) */
+    atomic_int rowner;      /* TR__ROWNER_* */
     tr__chunk_t *rchunk;
     size_t rpos; /* start of the unparsed bytes in rchunk */
-    int reading;
+    atomic_int reading;     /* frames are wanted (not paused, not closed) */
+    int in_rset;            /* fd is in the read set (I/O thread) */
     /* chunks read earlier, kept (one reference each) for reuse once every
      * payload slice into them has been released: no malloc/free and no
-     * fresh pages per chunk (I/O thread only) */
+     * fresh pages per chunk (token holder only) */
     tr__chunk_t *spare[4];
+    /* leader hand-back: work a leader left to the I/O thread */
+    atomic_int kick;          /* frames a leader may not deliver are buffered */
+    atomic_int close_pending; /* the I/O thread wants to close the socket */
+    atomic_int lead_efd;      /* the leader's wake-up eventfd, or -1 */
+    char lead_err[120];       /* a read error the leader saw (under token) */
+    int stream_closing;       /* uv_close of the stream started (I/O thread) */
+    int timer_closed;
 
     /* writing (any thread, under wmu) */
     pthread_mutex_t wmu;
@@ -109,6 +119,40 @@ struct tr__chan {
     uv_shutdown_t sreq;
     int close_after_flush;
 };
+
+enum { TR__ROWNER_NONE = 0, TR__ROWNER_IO = 1, TR__ROWNER_LEADER = 2 };
+
+/* The read set: an epoll set of every channel's socket, armed one-shot,
+ * that the I/O thread polls through one uv_poll handle. A channel's socket
+ * is armed while the I/O thread reads it and disarmed while a waiting
+ * thread reads it itself (tr__chan_lead). */
+typedef struct tr__rset {
+    int epfd;
+    uv_poll_t poll;
+} tr__rset_t;
+/* I/O thread. 0 or TR_EIO. */
+int tr__rset_init(uv_loop_t *loop, tr__rset_t *rs);
+/* After the loop is closed: close the epoll fd. */
+void tr__rset_free(tr__rset_t *rs);
+/* Set by the runtime before any channel exists: the read set channels use. */
+extern tr__rset_t *tr__chan_rset;
+
+/* Any thread but the I/O thread, no locks held, a reference to `c` held:
+ * read and deliver this channel's frames on the calling thread instead of
+ * the I/O thread ("leader/follower"), so a thread waiting for a reply is
+ * woken by the socket itself rather than by the I/O thread (one wake-up
+ * instead of two). Only context frames (Yield, Stop, Started, Return,
+ * StartAck, CancelAck, Error with a cid) are delivered here; anything else
+ * is left buffered for the I/O thread. Leads until `*done` is set, a byte
+ * arrives on `wake_fd` (an eventfd, drained), or `deadline` (tr__now_ns
+ * clock; UINT64_MAX = none) passes. Returns 0, TR_ETIMEDOUT, or TR_EAGAIN
+ * when the channel cannot be led now (another thread reads it, it is
+ * paused, closing or not handshaken): then wait the ordinary way. */
+int tr__chan_lead(tr__chan_t *c, int wake_fd, uint64_t deadline, atomic_int *done);
+
+/* I/O thread: a channel on the runtime's flush list: finish what a leader
+ * handed back, then flush its writes. */
+void tr__chan_service(tr__chan_t *c);
 
 /* Hooks the channel uses to ask the I/O thread to flush it (any thread). */
 typedef void (*tr__chan_wake_fn)(tr__chan_t *c);

@@ -272,47 +272,54 @@ int tr__send_error(tr_runtime_t *rt, tr__chan_t *chan, const char *cid,
 /* ---- delivery (I/O thread, rt->mu held) --------------------------------- */
 
 static void wake_ctx(tr_ctx_t *c) {
-    if (c->waiters) pthread_cond_broadcast(&c->cond);
+    tr__ctx_wake_waiters(c);
     tr__signal_fd(c->rt);
 }
 
-/* A stream message was queued: wake the reader, or (on the I/O thread, in a
- * read batch) note it and wake it once when the batch ends. */
+/* Stream deliveries of one read batch wake each context once, when the
+ * batch ends, instead of once per message. The batch belongs to the thread
+ * reading the channel: the I/O thread, or a leader (tr__wait_ctx). */
+#define TR__DEFER_MAX 128
+static _Thread_local struct {
+    int depth;
+    size_t n;
+    tr_ctx_t *v[TR__DEFER_MAX];
+} batch;
+
+/* A stream message was queued: wake the reader, or (in a read batch) note
+ * it and wake it once when the batch ends. */
 static void wake_stream(tr_ctx_t *c) {
-    tr_runtime_t *rt = c->rt;
-    if (pthread_equal(pthread_self(), rt->io_thread) && rt->io_batch) {
+    if (batch.depth) {
         if (c->wake_deferred) return;
-        if (rt->n_defer_wake == rt->cap_defer_wake) {
-            size_t ncap = rt->cap_defer_wake ? rt->cap_defer_wake * 2 : 16;
-            tr_ctx_t **nv = realloc(rt->defer_wake, ncap * sizeof *nv);
-            if (!nv) {
-                wake_ctx(c);
-                return;
-            }
-            rt->defer_wake = nv;
-            rt->cap_defer_wake = ncap;
+        if (batch.n < TR__DEFER_MAX) {
+            c->wake_deferred = 1;
+            batch.v[batch.n++] = tr_ctx_retain(c);
+            return;
         }
-        c->wake_deferred = 1;
-        rt->defer_wake[rt->n_defer_wake++] = tr_ctx_retain(c);
-        return;
     }
     wake_ctx(c);
 }
 
-void tr__ctx_flush_wakes(tr_runtime_t *rt) {
-    size_t n = rt->n_defer_wake; /* the list is the I/O thread's own */
+void tr__ctx_batch(tr_runtime_t *rt, int begin) {
+    if (begin) {
+        batch.depth++;
+        return;
+    }
+    if (--batch.depth) return;
+    size_t n = batch.n;
     if (!n) return;
-    rt->n_defer_wake = 0;
+    batch.n = 0;
     /* who waits is known under the lock; the broadcasts come after it, so a
      * woken reader does not block at once on the rt->mu we still hold */
     pthread_mutex_lock(&rt->mu);
     for (size_t i = 0; i < n; i++) {
-        tr_ctx_t *c = rt->defer_wake[i];
+        tr_ctx_t *c = batch.v[i];
         c->wake_deferred = c->waiters ? 2 : 1;
+        if (c->lead_w) tr__ctx_wake_waiters(c);
     }
     pthread_mutex_unlock(&rt->mu);
     for (size_t i = 0; i < n; i++) {
-        tr_ctx_t *c = rt->defer_wake[i];
+        tr_ctx_t *c = batch.v[i];
         if (c->wake_deferred == 2) pthread_cond_broadcast(&c->cond);
         c->wake_deferred = 0;
         tr_ctx_release(c);
@@ -565,7 +572,7 @@ void tr__ctx_cancel_task(tr_ctx_t *c, const char *cname, const char *cuuid,
 
 int tr__ctx_wait_outcome(tr_ctx_t *c, uint64_t deadline, int cancellable) {
     while (c->outcome == TR__OUT_NONE) {
-        int rc = tr__wait(c->rt, &c->cond, &c->waiters, deadline, cancellable);
+        int rc = tr__wait_ctx(c->rt, c, deadline, cancellable);
         if (rc) return rc;
     }
     return 0;

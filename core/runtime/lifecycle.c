@@ -447,7 +447,6 @@ int tr_runtime_close(tr_runtime_t *rt) {
     free(rt->root_addrs_raw);
     tr__registrar_free(rt);
     free(rt->taskq);
-    free(rt->defer_wake);
     free(rt->module_path);
     if (rt->efd >= 0) close(rt->efd);
     tr__the_runtime = NULL;

@@ -264,16 +264,10 @@ static void on_close(tr__chan_t *c, const char *reason) {
     pthread_mutex_unlock(&rt->mu);
 }
 
-/* I/O thread: wake each context that got stream messages from this read
- * once, after the whole read is delivered, instead of once per message. */
-static void on_batch(tr__chan_t *c, int begin) {
-    tr_runtime_t *rt = c->owner;
-    if (begin) {
-        rt->io_batch++;
-        return;
-    }
-    if (--rt->io_batch == 0) tr__ctx_flush_wakes(rt);
-}
+/* The reading thread (I/O thread or leader): wake each context that got
+ * stream messages from this read once, after the whole read is delivered,
+ * instead of once per message. */
+static void on_batch(tr__chan_t *c, int begin) { tr__ctx_batch(c->owner, begin); }
 
 const tr__chan_cbs_t tr__rt_chan_cbs = {on_handshake, on_msg, on_bad_frame, on_close, on_batch};
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
@@ -126,7 +127,7 @@ static void on_wake(uv_async_t *a) {
             tr__chan_t *next = d->next_dirty == d ? NULL : d->next_dirty;
             d->next_dirty = NULL;
             pthread_mutex_unlock(&rt->dirty_mu);
-            if (!d->closed) tr__chan_flush(d);
+            tr__chan_service(d);
             tr__chan_release(d);
             d = next;
         }
@@ -213,6 +214,8 @@ int tr__io_start(tr_runtime_t *rt) {
         uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
     }
     tr__chan_request_flush = chan_request_flush;
+    if (tr__rset_init(&rt->loop, &rt->rset) != 0) return TR_EIO;
+    tr__chan_rset = &rt->rset;
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setstacksize(&at, 256 * 1024);
@@ -223,6 +226,8 @@ int tr__io_start(tr_runtime_t *rt) {
     return 0;
 }
 
+static void lead_efd_drop(void);
+
 void tr__io_stop(tr_runtime_t *rt) {
     if (!rt->io_running) return;
     tr__post(rt, stop_loop, NULL);
@@ -232,6 +237,8 @@ void tr__io_stop(tr_runtime_t *rt) {
     uv_walk(&rt->loop, walk_close, NULL);
     uv_run(&rt->loop, UV_RUN_DEFAULT);
     uv_loop_close(&rt->loop);
+    tr__rset_free(&rt->rset);
+    lead_efd_drop(); /* the closing thread's; other threads' close as they end */
 }
 
 /* ---- waits ------------------------------------------------------------- */
@@ -248,6 +255,24 @@ int tr__cancel_point(tr_runtime_t *rt) {
     return rt->cancelled ? TR_ECANCELLED : 0;
 }
 
+static void cond_wait_until(tr_runtime_t *rt, pthread_cond_t *cond, uint64_t deadline) {
+    if (deadline == UINT64_MAX) {
+        pthread_cond_wait(cond, &rt->mu);
+    } else {
+        struct timespec ts = {(time_t)(deadline / 1000000000ull),
+                              (long)(deadline % 1000000000ull)};
+        pthread_cond_timedwait(cond, &rt->mu, &ts);
+    }
+}
+
+static void waiter_unlink(tr_runtime_t *rt, tr__waiter_t *w) {
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        rt->waiters = w->next;
+    if (w->next) w->next->prev = w->prev;
+}
+
 int tr__wait(tr_runtime_t *rt, pthread_cond_t *cond, int *waiters,
              uint64_t deadline, int cancellable) {
     if (cancellable) {
@@ -257,23 +282,13 @@ int tr__wait(tr_runtime_t *rt, pthread_cond_t *cond, int *waiters,
     if (deadline == 0) return TR_EAGAIN;
     uint64_t now = tr__now_ns();
     if (deadline != UINT64_MAX && now >= deadline) return TR_ETIMEDOUT;
-    tr__waiter_t w = {rt->waiters, NULL, cond};
+    tr__waiter_t w = {rt->waiters, NULL, cond, -1, 0};
     if (rt->waiters) rt->waiters->prev = &w;
     rt->waiters = &w;
     if (waiters) (*waiters)++;
-    if (deadline == UINT64_MAX) {
-        pthread_cond_wait(cond, &rt->mu);
-    } else {
-        struct timespec ts = {(time_t)(deadline / 1000000000ull),
-                              (long)(deadline % 1000000000ull)};
-        pthread_cond_timedwait(cond, &rt->mu, &ts);
-    }
+    cond_wait_until(rt, cond, deadline);
     if (waiters) (*waiters)--;
-    if (w.prev)
-        w.prev->next = w.next;
-    else
-        rt->waiters = w.next;
-    if (w.next) w.next->prev = w.prev;
+    waiter_unlink(rt, &w);
     if (cancellable) {
         int rc = tr__cancel_point(rt);
         if (rc) return rc;
@@ -281,9 +296,98 @@ int tr__wait(tr_runtime_t *rt, pthread_cond_t *cond, int *waiters,
     return 0;
 }
 
+/* ---- leaders: a waiting thread reads its context's channel itself ------- */
+
+static pthread_key_t lead_key;
+static pthread_once_t lead_once = PTHREAD_ONCE_INIT;
+static _Thread_local int lead_efd = -1;
+static _Thread_local tr__waiter_t *leading; /* this thread's leader wait */
+
+static void lead_efd_close(void *p) { close((int)(intptr_t)p - 1); }
+static void lead_key_init(void) { pthread_key_create(&lead_key, lead_efd_close); }
+
+/* This thread's wake-up eventfd for leading (closed when the thread ends). */
+static int my_lead_efd(void) {
+    if (lead_efd >= 0) return lead_efd;
+    pthread_once(&lead_once, lead_key_init);
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) return -1;
+    if (pthread_setspecific(lead_key, (void *)(intptr_t)(fd + 1)) != 0) {
+        close(fd);
+        return -1;
+    }
+    lead_efd = fd;
+    return fd;
+}
+
+static void lead_efd_drop(void) {
+    if (lead_efd < 0) return;
+    pthread_setspecific(lead_key, NULL);
+    close(lead_efd);
+    lead_efd = -1;
+}
+
+static void wake_waiter(tr__waiter_t *w) {
+    if (w->efd < 0) return;
+    atomic_store(&w->woken, 1);
+    if (w == leading) return; /* it is delivering to itself: it will see */
+    uint64_t one = 1;
+    ssize_t n = write(w->efd, &one, sizeof one);
+    (void)n;
+}
+
+void tr__ctx_wake_waiters(tr_ctx_t *c) {
+    if (c->waiters) pthread_cond_broadcast(&c->cond);
+    if (c->lead_w) wake_waiter(c->lead_w);
+}
+
+int tr__wait_ctx(tr_runtime_t *rt, tr_ctx_t *c, uint64_t deadline, int cancellable) {
+    tr__chan_t *ch = c->chan;
+    int efd;
+    /* lead only where it helps and is safe: a blocking wait, off the I/O
+     * thread, once the channel carries only context traffic to us */
+    if (deadline == 0 || !ch || c->lead_w || leading ||
+        pthread_equal(pthread_self(), rt->io_thread) ||
+        (ch == rt->parent && !rt->got_spawnspec) || (efd = my_lead_efd()) < 0)
+        return tr__wait(rt, &c->cond, &c->waiters, deadline, cancellable);
+    if (cancellable) {
+        int rc = tr__cancel_point(rt);
+        if (rc) return rc;
+    }
+    if (deadline != UINT64_MAX && tr__now_ns() >= deadline) return TR_ETIMEDOUT;
+    tr__waiter_t w = {rt->waiters, NULL, &c->cond, efd, 0};
+    if (rt->waiters) rt->waiters->prev = &w;
+    rt->waiters = &w;
+    c->waiters++;
+    c->lead_w = &w;
+    leading = &w;
+    tr__chan_retain(ch);
+    pthread_mutex_unlock(&rt->mu);
+    int rc = tr__chan_lead(ch, efd, deadline, &w.woken);
+    pthread_mutex_lock(&rt->mu);
+    leading = NULL;
+    if (rc == TR_EAGAIN && !atomic_load(&w.woken)) {
+        /* somebody else reads the channel: wait to be woken by them */
+        c->lead_w = NULL;
+        w.efd = -1;
+        cond_wait_until(rt, &c->cond, deadline);
+    }
+    c->lead_w = NULL;
+    c->waiters--;
+    waiter_unlink(rt, &w);
+    tr__chan_release(ch);
+    if (cancellable) {
+        rc = tr__cancel_point(rt);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 void tr__wake_all(tr_runtime_t *rt) {
-    for (tr__waiter_t *w = rt->waiters; w; w = w->next)
+    for (tr__waiter_t *w = rt->waiters; w; w = w->next) {
         pthread_cond_broadcast(w->cond);
+        wake_waiter(w);
+    }
     pthread_cond_broadcast(&rt->wait_cond);
     tr__signal_fd(rt);
 }

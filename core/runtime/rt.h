@@ -126,7 +126,8 @@ struct tr_ctx {
 
     pthread_cond_t cond;
     int waiters;
-    int wake_deferred; /* in rt->defer_wake (I/O thread only) */
+    struct tr__waiter *lead_w; /* a waiter reading the channel itself */
+    int wake_deferred; /* in the reading thread's wake batch */
     struct tr_ctx *next; /* table chain */
 };
 
@@ -160,6 +161,7 @@ struct tr_runtime {
     uv_loop_t loop;
     pthread_t io_thread;
     uv_async_t wake;
+    tr__rset_t rset; /* every channel's socket, for the I/O thread */
     uv_signal_t sigint, sigterm;
     uv_timer_t exit_timer;
     int io_running;
@@ -230,12 +232,6 @@ struct tr_runtime {
     /* waiters (for waking everything on cancellation) */
     struct tr__waiter *waiters;
 
-    /* stream deliveries of one read wake each context once, at the end of
-     * the read (I/O thread only) */
-    int io_batch;
-    tr_ctx_t **defer_wake;
-    size_t n_defer_wake, cap_defer_wake;
-
     /* the pollable fd */
     int efd;
     atomic_int efd_signalled;
@@ -248,6 +244,8 @@ struct tr_runtime {
 typedef struct tr__waiter {
     struct tr__waiter *next, *prev;
     pthread_cond_t *cond;
+    int efd;          /* a leader's eventfd (tr__wait_ctx), or -1 */
+    atomic_int woken; /* a leader's wake-up flag */
 } tr__waiter_t;
 
 /* ---- runtime core (rt.c) ------------------------------------------------ */
@@ -264,6 +262,13 @@ uint64_t tr__deadline(int timeout_ms); /* 0 = poll, UINT64_MAX = forever */
  * cancelled. `cancellable` = 0 for internal teardown waits. */
 int tr__wait(tr_runtime_t *rt, pthread_cond_t *cond, int *waiters,
              uint64_t deadline, int cancellable);
+/* tr__wait on a context's condition (rt->mu held), but when the calling
+ * thread may, it reads the context's channel itself while it waits
+ * (tr__chan_lead): the frame it waits for then wakes it directly, with no
+ * hop through the I/O thread. Same returns as tr__wait. */
+int tr__wait_ctx(tr_runtime_t *rt, tr_ctx_t *c, uint64_t deadline, int cancellable);
+/* rt->mu held: wake whoever waits on context c (condition or leader). */
+void tr__ctx_wake_waiters(tr_ctx_t *c);
 int tr__cancel_point(tr_runtime_t *rt); /* rt->mu held */
 void tr__wake_all(tr_runtime_t *rt);    /* rt->mu held */
 void tr__uuid4(char out[TR__CID_LEN + 1]);
@@ -278,9 +283,9 @@ tr_ctx_t *tr__ctx_lookup(tr_runtime_t *rt, int side, tr__str_t cid);
 /* I/O thread, rt->mu held: route a message that carries a cid. */
 void tr__ctx_deliver(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
                      tr__chunk_t *chunk);
-/* I/O thread, rt->mu NOT held: wake the contexts whose wake-ups a read
- * batch deferred. */
-void tr__ctx_flush_wakes(tr_runtime_t *rt);
+/* The reading thread, rt->mu NOT held: begin (1) or end (0) a read batch;
+ * the contexts its stream deliveries woke are woken once, at the end. */
+void tr__ctx_batch(tr_runtime_t *rt, int begin);
 /* rt->mu held: the channel died; every context on it fails with
  * TransportClosed (reason). */
 void tr__ctx_chan_lost(tr_runtime_t *rt, tr__chan_t *chan, const char *reason);
