@@ -50,7 +50,7 @@ test-asan: deps
 test-tsan: deps
 	cmake -S . -B build-tsan -DTR_SANITIZE=thread -DTR_BUILD_BINDINGS=OFF $(SAN_FLAGS)
 	cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && ctest --output-on-failure --timeout 300 -j $(JOBS) -L 'unit|integration'
+	cd build-tsan && TSAN_OPTIONS=suppressions=$(CURDIR)/tests/tsan.supp ctest --output-on-failure --timeout 300 -j $(JOBS) -L 'unit|integration'
 
 bench: build
 	cmake --build $(BUILD) -j $(JOBS) --target bench-all

@@ -380,10 +380,10 @@ int tr__ctx_cancel_impl(tr_ctx_t *c, const char *reason, int force) {
     tr__mp_cstr(&kw, "cid");
     tr__mp_cstr(&kw, c->cid);
     tr_ctx_t *k = tr__ctx_new(rt, c->chan, TR__SIDE_CALLER);
+    if (k) k->is_cancel_req = 1; /* before the Start: its StartAck may come at once */
     int rc = k ? tr__ctx_send_start(k, "self", "_cancel_task", kw.p, kw.len) : TR_ENOMEM;
     tr__wbuf_free(&kw);
     if (rc == 0) {
-        k->is_cancel_req = 1;
         pthread_mutex_lock(&rt->mu);
         rc = tr__ctx_wait_outcome(k, tr__deadline(616), 0);
         if (rc == TR_EAGAIN) rc = TR_ETIMEDOUT;

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 
 #include <atomic>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -17,6 +18,7 @@ namespace {
 
 struct RawPeer {
     int fd = -1;
+    explicit RawPeer(int accepted) : fd(accepted) { REQUIRE(fd >= 0); }
     explicit RawPeer(tr_runtime_t *rt) {
         char addr[512];
         REQUIRE(tr_runtime_addr(rt, addr, sizeof addr) == 0);
@@ -332,5 +334,145 @@ TEST_CASE("ipc: frames from concurrent senders never interleave", "[ipc]") {
     tr_stream_release(s);
     tr_ctx_close(ctx, 0);
     d.done();
+    root.close_and_check();
+}
+
+namespace {
+
+// msgpack map `body`: the str value of `key` ("" when absent)
+std::string map_str(const std::string &body, const char *key) {
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    std::string out;
+    if (msgpack_unpack_next(&u, body.data(), body.size(), NULL) == MSGPACK_UNPACK_SUCCESS &&
+        u.data.type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+            msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == strlen(key) &&
+                !memcmp(kv->key.via.str.ptr, key, strlen(key)) && kv->val.type == MSGPACK_OBJECT_STR)
+                out.assign(kv->val.via.str.ptr, kv->val.via.str.size);
+        }
+    msgpack_unpacked_destroy(&u);
+    return out;
+}
+
+}  // namespace
+
+// A thread blocked in tr_stream_recv reads its context's channel itself
+// (docs/architecture.md, "Who reads a socket"). Frames it may not deliver —
+// a Start for the actor, a frame that does not decode — must still be
+// served by the runtime while it waits, and the Yield after them must still
+// reach it.
+TEST_CASE("ipc: a Start and a bad frame arriving while a thread waits in recv are still served", "[ipc]") {
+    std::string tpt = TRANSPORTS;
+    Root root(tpt);
+    int lfd;
+    std::string addr, path;
+    if (tpt == "tcp") {
+        lfd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(bind(lfd, (sockaddr *)&sa, sizeof sa) == 0);
+        socklen_t sl = sizeof sa;
+        getsockname(lfd, (sockaddr *)&sa, &sl);
+        addr = "/ip4/127.0.0.1/tcp/" + std::to_string(ntohs(sa.sin_port));
+    } else {
+        path = "/tmp/tr-test-leader-" + std::to_string(getpid()) + ".sock";
+        unlink(path.c_str());
+        lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+        REQUIRE(bind(lfd, (sockaddr *)&sa, sizeof sa) == 0);
+        addr = "/unix" + path;
+    }
+    REQUIRE(listen(lfd, 4) == 0);
+
+    // the actor's side: open a context on the raw peer and block in recv
+    std::atomic<int> open_rc{1}, recv_rc{1}, eoc_rc{1}, result_rc{1};
+    std::atomic<long long> got{-1};
+    std::thread caller([&] {
+        tr_portal_t *p = nullptr;
+        if (tr_portal_connect(root.rt, addr.c_str(), &p, 5000) != 0) return;
+        tr_ctx_t *ctx = nullptr;
+        tr_buf_t first{};
+        tr_error_t *err = nullptr;
+        open_rc = tr_portal_open_context(p, "rawmod", "streamer", NULL, 0, NULL, &ctx, &first, &err, 5000);
+        tr_buf_release(&first);
+        if (open_rc == 0) {
+            tr_stream_t *s = nullptr;
+            tr_ctx_open_stream(ctx, &s);
+            tr_buf_t b{};
+            recv_rc = tr_stream_recv(s, &b, &err, 10000);
+            if (recv_rc == 0) {
+                msgpack_unpacked u;
+                msgpack_unpacked_init(&u);
+                if (msgpack_unpack_next(&u, (const char *)b.data, b.len, NULL) == MSGPACK_UNPACK_SUCCESS)
+                    got = (long long)u.data.via.i64;
+                msgpack_unpacked_destroy(&u);
+                tr_buf_release(&b);
+            }
+            eoc_rc = tr_stream_recv(s, &b, &err, 10000);
+            tr_stream_release(s);
+            tr_buf_t r{};
+            result_rc = tr_ctx_wait_for_result(ctx, &r, &err, 10000);
+            tr_buf_release(&r);
+            tr_ctx_release(ctx);
+        }
+        tr_error_free(err);
+        tr_portal_release(p);
+    });
+
+    pollfd pl{lfd, POLLIN, 0};
+    REQUIRE(poll(&pl, 1, 5000) == 1);
+    RawPeer peer(accept(lfd, NULL, NULL));
+    peer.handshake("raw-callee");
+    std::string start = peer.read_frame();
+    REQUIRE(start.find("Start") != std::string::npos);
+    std::string cid = map_str(start, "cid");
+    REQUIRE(cid.size() == 36);
+    Pack ack;
+    ack.map(3).str("msg_type").str("StartAck").str("cid").str(cid.c_str()).str("functype").str("context");
+    peer.send_frame(ack.data(), ack.size());
+    Pack started;
+    started.map(3).str("msg_type").str("Started").str("cid").str(cid.c_str()).str("pld").nil();
+    peer.send_frame(started.data(), started.size());
+    usleep(100 * 1000);  // the caller is in recv now
+
+    // a frame that does not decode: answered with MsgTypeError
+    peer.send_frame("\xc1", 1);
+    std::string reply = peer.read_frame();
+    CHECK(reply.find("MsgTypeError") != std::string::npos);
+    // a Start for the actor: answered (the module is not exposed)
+    Pack s;
+    s.map(7).str("msg_type").str("Start").str("cid").str("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee").str("ns")
+        .str("nomod").str("func").str("f").str("kwargs").map(0).str("uid");
+    msgpack_pack_array(&s.pk, 2);
+    s.str("raw-callee").str("11111111-2222-4333-8444-555555555555").str("pld_spec").str("typing.Any");
+    peer.send_frame(s.data(), s.size());
+    reply = peer.read_frame();
+    CHECK(reply.find("ModuleNotExposed") != std::string::npos);
+    CHECK(recv_rc == 1);  // still waiting: neither frame was for it
+
+    // then the Yield it waits for, the end of the stream and the result
+    Pack y;
+    y.map(3).str("msg_type").str("Yield").str("cid").str(cid.c_str()).str("pld").i(42);
+    peer.send_frame(y.data(), y.size());
+    Pack st;
+    st.map(2).str("msg_type").str("Stop").str("cid").str(cid.c_str());
+    peer.send_frame(st.data(), st.size());
+    Pack ret;
+    ret.map(3).str("msg_type").str("Return").str("cid").str(cid.c_str()).str("pld").i(7);
+    peer.send_frame(ret.data(), ret.size());
+    caller.join();
+    CHECK(open_rc == 0);
+    CHECK(recv_rc == 0);
+    CHECK(got == 42);
+    CHECK(eoc_rc == TR_EEOC);
+    CHECK(result_rc == 0);
+    CHECK(peer.closed_by_peer());  // the portal's connection goes with it
+    close(lfd);
+    if (!path.empty()) unlink(path.c_str());
     root.close_and_check();
 }
