@@ -14,17 +14,19 @@
  *       64 KiB writes: the codec + socket floor. SIZE 8 sends pld=int (the
  *       counter); larger sizes send a bin payload of SIZE bytes.
  *   bench-raw spawn REPS
- *       fork + exec of this (dynamically linked) program until its main()
- *       runs, median of REPS: the floor under a child's spawn latency; and
- *       the RSS of that idle process.
+ *       fork + exec, and posix_spawn, of this (dynamically linked) program
+ *       until its main() runs, median of REPS each: the floor under a
+ *       child's spawn latency; and the RSS of that idle process.
  *
  * Prints "R <key> <value>" lines (see common.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <msgpack.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -441,17 +443,28 @@ static long rss_kib(int pid) {
     return v;
 }
 
-/* fork + exec this program until its main() runs (it writes one byte on fd
- * 3, then idles until its stdin closes): the floor under any child's spawn
- * latency, and the RSS of an idle, dynamically linked C process. */
-static int spawn_floor(const char *self, int reps) {
-    uint64_t *lat = malloc(sizeof *lat * (size_t)reps);
-    long rss = -1;
-    for (int i = 0; i < reps; i++) {
-        int ready[2], hold[2];
-        if (pipe(ready) || pipe(hold)) die("pipe");
-        uint64_t t0 = bn_now_ns();
-        pid_t pid = fork();
+/* Start this program until its main() runs (it writes one byte on fd 3,
+ * then idles until its stdin closes), REPS times, median: the floor under
+ * any child's spawn latency, and the RSS of an idle, dynamically linked C
+ * process. Measured two ways: fork()+exec (what a naive runtime does; its
+ * cost grows with the parent's page tables) and posix_spawn (vfork
+ * semantics; what libtractor uses). */
+static uint64_t spawn_once(const char *self, int use_vfork, pid_t *pid_out, int *hold_out) {
+    int ready[2], hold[2];
+    /* close-on-exec: the child gets only the dup2'd copies */
+    if (pipe2(ready, O_CLOEXEC) || pipe2(hold, O_CLOEXEC)) die("pipe");
+    uint64_t t0 = bn_now_ns();
+    pid_t pid;
+    if (use_vfork) {
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, ready[1], 3);
+        posix_spawn_file_actions_adddup2(&fa, hold[0], 0);
+        char *av[] = {(char *)self, (char *)"--idle-child", NULL};
+        if (posix_spawn(&pid, self, &fa, NULL, av, environ) != 0) die("posix_spawn");
+        posix_spawn_file_actions_destroy(&fa);
+    } else {
+        pid = fork();
         if (pid < 0) die("fork");
         if (pid == 0) {
             /* fd 3 <- ready[1], stdin <- hold[0], nothing else of ours */
@@ -466,23 +479,45 @@ static int spawn_floor(const char *self, int reps) {
             execl(self, self, "--idle-child", (char *)NULL);
             _exit(127);
         }
-        close(ready[1]);
-        close(hold[0]);
-        char b;
-        if (read(ready[0], &b, 1) != 1) die("child did not start");
-        lat[i] = bn_now_ns() - t0;
-        if (i == reps - 1) {
-            usleep(300000);
-            rss = rss_kib(pid);
+    }
+    close(ready[1]);
+    close(hold[0]);
+    char b;
+    if (read(ready[0], &b, 1) != 1) die("child did not start");
+    uint64_t dt = bn_now_ns() - t0;
+    close(ready[0]);
+    *pid_out = pid;
+    *hold_out = hold[1];
+    return dt;
+}
+
+extern char **environ;
+
+static int spawn_floor(const char *self, int reps) {
+    uint64_t *lat = malloc(sizeof *lat * (size_t)reps);
+    uint64_t *vlat = malloc(sizeof *vlat * (size_t)reps);
+    long rss = -1;
+    for (int i = 0; i < reps; i++) {
+        for (int v = 0; v < 2; v++) { /* alternate, so load hits both alike */
+            pid_t pid;
+            int hold;
+            uint64_t dt = spawn_once(self, v, &pid, &hold);
+            (v ? vlat : lat)[i] = dt;
+            if (v && i == reps - 1) {
+                usleep(300000);
+                rss = rss_kib(pid);
+            }
+            close(hold);
+            waitpid(pid, NULL, 0);
         }
-        close(hold[1]);
-        close(ready[0]);
-        waitpid(pid, NULL, 0);
     }
     bn_sort(lat, (size_t)reps);
+    bn_sort(vlat, (size_t)reps);
     bn_result("raw.spawn.median_ms", (double)bn_pct(lat, (size_t)reps, 50) / 1e6);
+    bn_result("raw.vspawn.median_ms", (double)bn_pct(vlat, (size_t)reps, 50) / 1e6);
     bn_result("raw.idle.rss_MiB", (double)rss / 1024.0);
     free(lat);
+    free(vlat);
     return 0;
 }
 

@@ -6,9 +6,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -128,31 +131,86 @@ void tr__child_unlink_sock(tr__child_t *ch) {
 static void on_proc_closed(uv_handle_t *h) {
     tr__child_t *ch = h->data;
     tr_runtime_t *rt = ch->rt;
+    close(ch->pidfd);
     pthread_mutex_lock(&rt->mu);
+    ch->pidfd = -1;
     ch->proc_closed = 1;
     pthread_cond_broadcast(&ch->nursery->cond);
     pthread_mutex_unlock(&rt->mu);
 }
 
-static void on_exit_cb(uv_process_t *p, int64_t status, int sig) {
+/* The child's pidfd is readable: it exited. Reap it (only this pid: other
+ * code in the process may run children of its own). */
+static void on_exit_cb(uv_poll_t *p, int status, int events) {
+    (void)status;
+    (void)events;
     tr__child_t *ch = p->data;
     tr_runtime_t *rt = ch->rt;
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    int64_t code = 0;
+    int sig = 0;
+    if (waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOHANG) == 0) {
+        if (si.si_pid == 0) return; /* not yet */
+        if (si.si_code == CLD_EXITED)
+            code = si.si_status;
+        else
+            sig = si.si_status;
+    } else {
+        code = -1; /* ECHILD: somebody else reaped it; its status is unknown */
+    }
+    uv_poll_stop(p);
     pthread_mutex_lock(&rt->mu);
     ch->exited = 1;
-    ch->exit_status = status;
+    ch->exit_status = code;
     ch->term_signal = sig;
     if (!ch->connected && !ch->boot_error) {
         char msg[200];
         snprintf(msg, sizeof msg, "child '%s' (%s) exited (status %lld, signal %d) before connecting back",
-                 ch->name, ch->lang, (long long)status, sig);
+                 ch->name, ch->lang, (long long)code, sig);
         ch->boot_error = tr__error_local(TR_ESPAWN, "ActorFailedToStart", msg);
     }
     TR__LOG(rt, TR_LOG_RUNTIME, "spawn", "child '%s' pid %d exited (status %lld, signal %d)",
-            ch->name, ch->pid, (long long)status, sig);
+            ch->name, ch->pid, (long long)code, sig);
     pthread_cond_broadcast(&ch->nursery->cond);
     pthread_mutex_unlock(&rt->mu);
     if (sig) tr__child_unlink_sock(ch); /* a killed child cannot do it */
     uv_close((uv_handle_t *)p, on_proc_closed);
+}
+
+/* posix_spawnp (vfork semantics: the parent's page tables are not copied,
+ * which a fork of a large parent such as a Python root pays for in
+ * milliseconds), with every signal back to its default disposition and
+ * nothing blocked, as a fresh program expects. Exit is watched through a
+ * pidfd. Returns 0 or an errno. */
+static int spawn_proc(tr_runtime_t *rt, tr__child_t *ch, char **argv, char **env, int *pid_out) {
+    posix_spawnattr_t at;
+    sigset_t all, none;
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    sigemptyset(&none);
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], NULL, &at, argv, env);
+    posix_spawnattr_destroy(&at);
+    if (rc != 0) return rc;
+    int pfd = pidfd_open(pid, 0);
+    if (pfd < 0 || uv_poll_init(&rt->loop, &ch->exitpoll, pfd) != 0) {
+        rc = pfd < 0 ? errno : EINVAL;
+        if (pfd >= 0) close(pfd);
+        kill(pid, SIGKILL); /* cannot watch it: do not leave it behind */
+        waitpid(pid, NULL, 0);
+        return rc;
+    }
+    ch->pidfd = pfd;
+    *pid_out = (int)pid;
+    ch->exitpoll.data = ch;
+    uv_poll_start(&ch->exitpoll, UV_READABLE, on_exit_cb);
+    return 0;
 }
 
 static void cmd_spawn(tr_runtime_t *rt, void *arg) {
@@ -170,32 +228,18 @@ static void cmd_spawn(tr_runtime_t *rt, void *arg) {
     snprintf(ppid, sizeof ppid, "TRACTOR_PARENT_PID=%d", (int)getpid());
     env[k++] = ppid;
     env[k] = NULL;
-    uv_process_options_t o;
-    memset(&o, 0, sizeof o);
-    uv_stdio_container_t stdio[3];
-    for (int i = 0; i < 3; i++) {
-        stdio[i].flags = UV_INHERIT_FD;
-        stdio[i].data.fd = i;
-    }
-    o.file = argv[0];
-    o.args = argv;
-    o.env = env;
-    o.stdio = stdio;
-    o.stdio_count = 3;
-    o.exit_cb = on_exit_cb;
-    ch->proc.data = ch;
-    int rc = uv_spawn(&rt->loop, &ch->proc, &o);
+    int pid = 0;
+    int rc = spawn_proc(rt, ch, argv, env, &pid);
     pthread_mutex_lock(&rt->mu);
     if (rc != 0) {
         char msg[PATH_MAX + 100];
         snprintf(msg, sizeof msg, "cannot start `%s` for child '%s': %s", argv[0], ch->name,
-                 uv_strerror(rc));
+                 strerror(rc));
         ch->boot_error = tr__error_local(TR_ESPAWN, "ActorFailedToStart", msg);
         ch->exited = 1;
         ch->proc_closed = 1;
-        uv_close((uv_handle_t *)&ch->proc, NULL);
     } else {
-        ch->pid = ch->proc.pid;
+        ch->pid = pid;
         ch->spawned = 1;
         TR__LOG(rt, TR_LOG_RUNTIME, "spawn", "spawned %s child '%s' pid %d", ch->lang, ch->name,
                 ch->pid);

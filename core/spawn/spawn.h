@@ -12,7 +12,8 @@ struct tr__child {
     char name[128], uuid[64], lang[16], loglevel[16];
     char modules[1024];
     char command[512];
-    uv_process_t proc;
+    uv_poll_t exitpoll; /* readable when the child exits (its pidfd) */
+    int pidfd;
     int pid, spawned, exited, proc_closed, term_signal;
     int64_t exit_status;
     tr__chan_t *chan;
