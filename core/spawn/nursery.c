@@ -366,9 +366,28 @@ int tr_nursery_close(tr_nursery_t *n, int block_error, tr_error_t **err) {
             *pp = n->next;
             break;
         }
+    /* a child that exited on its own is not in any cancel list, and the I/O
+     * thread may still be finishing with it: wait until its process handle
+     * is closed before freeing it */
+    uint64_t until = tr__now_ns() + 5000000000ull;
+    for (;;) {
+        int open = 0;
+        for (tr__child_t *ch = n->children; ch; ch = ch->next_in_n)
+            if (ch->spawned && !ch->proc_closed) open = 1;
+        if (!open || tr__now_ns() >= until) break;
+        wait_some(n, until);
+    }
     while (n->children) {
         tr__child_t *ch = n->children;
         n->children = ch->next_in_n;
+        if (ch->spawned && !ch->proc_closed) {
+            /* not reaped even after SIGKILL (uninterruptible sleep?): the
+             * I/O thread still watches it, so it is not freed */
+            TR__LOG(rt, TR_LOG_ERROR, "spawn", "child '%s' pid %d was not reaped; left behind",
+                    ch->name, ch->pid);
+            ch->nursery = NULL;
+            continue;
+        }
         child_free(rt, ch);
     }
     int was_cancelled = rt->cancelled && !ne;

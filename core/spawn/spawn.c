@@ -135,7 +135,7 @@ static void on_proc_closed(uv_handle_t *h) {
     pthread_mutex_lock(&rt->mu);
     ch->pidfd = -1;
     ch->proc_closed = 1;
-    pthread_cond_broadcast(&ch->nursery->cond);
+    if (ch->nursery) pthread_cond_broadcast(&ch->nursery->cond);
     pthread_mutex_unlock(&rt->mu);
 }
 
@@ -172,10 +172,12 @@ static void on_exit_cb(uv_poll_t *p, int status, int events) {
     }
     TR__LOG(rt, TR_LOG_RUNTIME, "spawn", "child '%s' pid %d exited (status %lld, signal %d)",
             ch->name, ch->pid, (long long)code, sig);
-    pthread_cond_broadcast(&ch->nursery->cond);
-    pthread_mutex_unlock(&rt->mu);
     if (sig) tr__child_unlink_sock(ch); /* a killed child cannot do it */
+    if (ch->nursery) pthread_cond_broadcast(&ch->nursery->cond);
+    /* the child's memory stays ours until on_proc_closed says so: its
+     * nursery frees it only once proc_closed is set */
     uv_close((uv_handle_t *)p, on_proc_closed);
+    pthread_mutex_unlock(&rt->mu);
 }
 
 /* posix_spawnp (vfork semantics: the parent's page tables are not copied,
@@ -244,7 +246,7 @@ static void cmd_spawn(tr_runtime_t *rt, void *arg) {
         TR__LOG(rt, TR_LOG_RUNTIME, "spawn", "spawned %s child '%s' pid %d", ch->lang, ch->name,
                 ch->pid);
     }
-    pthread_cond_broadcast(&ch->nursery->cond);
+    if (ch->nursery) pthread_cond_broadcast(&ch->nursery->cond);
     pthread_mutex_unlock(&rt->mu);
     for (int i = 0; i < n; i++) free(argv[i]);
     free(env);
@@ -344,7 +346,7 @@ int tr__spawn_on_handshake(tr_runtime_t *rt, tr__chan_t *c) {
     else if (!ch->boot_error)
         ch->boot_error = tr__error_local(TR_ETRANSPORT, "TransportClosed",
                                          "could not send the SpawnSpec");
-    pthread_cond_broadcast(&ch->nursery->cond);
+    if (ch->nursery) pthread_cond_broadcast(&ch->nursery->cond);
     pthread_mutex_unlock(&rt->mu);
     return 0;
 }
@@ -353,7 +355,7 @@ void tr__spawn_on_chan_close(tr_runtime_t *rt, tr__chan_t *c) {
     for (tr__child_t *ch = rt->children; ch; ch = ch->next)
         if (ch->chan == c) {
             ch->chan_closed = 1;
-            pthread_cond_broadcast(&ch->nursery->cond);
+            if (ch->nursery) pthread_cond_broadcast(&ch->nursery->cond);
         }
 }
 
@@ -363,7 +365,7 @@ void tr__spawn_on_chan_error(tr_runtime_t *rt, tr__chan_t *c, tr_error_t *e) {
     for (tr__child_t *ch = rt->children; ch; ch = ch->next)
         if (ch->chan == c && !ch->boot_error) {
             ch->boot_error = tr_error_copy(e);
-            pthread_cond_broadcast(&ch->nursery->cond);
+            if (ch->nursery) pthread_cond_broadcast(&ch->nursery->cond);
         }
     for (int i = 0; i < TR__CTX_BUCKETS; i++)
         for (tr_ctx_t *x = rt->callers[i]; x; x = x->next)
