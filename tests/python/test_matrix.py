@@ -62,7 +62,10 @@ def test_python_parent(lang, transport):
             with ctx.open_stream() as stream:
                 stream.send("one message before the cancel")
                 ctx.cancel("the parent says stop")
-                assert ctx.cancel_acked   # (only while the block runs)
+                assert ctx.cancel_acked
+        # still readable once the block has released the context
+        assert ctx.cancel_called and ctx.cancel_acked
+        assert tuple(ctx.canceller) == tuple(me.uid)
         res = ctx.wait_for_result()
         assert isinstance(res, tractor.ContextCancelled)
         assert tuple(res.canceller) == tuple(me.uid)

@@ -192,6 +192,7 @@ class Context:
         self._streams: set[MsgStream] = set()
         self._outcome: Any = None
         self._has_outcome = False
+        self._final: dict = {}  # cancellation state once the handle is gone
         info = _c.ctx_info(handle)
         self.cid: str = info["cid"]
         #: the remote function, as (namespace, name)
@@ -253,22 +254,38 @@ class Context:
     def cancel_called(self) -> bool:
         """True once a cancellation of this context was requested (by us or,
         on the callee side, by the caller)."""
-        return self._h is not None and _c.ctx_cancel_called(self._h)
+        if self._h is None:
+            return self._final.get("cancel_called", False)
+        return _c.ctx_cancel_called(self._h)
 
     @property
     def cancel_acked(self) -> bool:
         """Caller side: the callee acknowledged our cancel request."""
-        return self._h is not None and self._info()["cancel_acked"]
+        if self._h is None:
+            return self._final.get("cancel_acked", False)
+        return self._info()["cancel_acked"]
 
     @property
     def canceller(self) -> tuple[str, str] | None:
         """``(name, uuid)`` of the actor that cancelled the context, or
         None."""
         if self._h is None:
-            out = self._outcome
-            return getattr(out, "canceller", None)
+            if "canceller" in self._final:
+                return self._final["canceller"]
+            return getattr(self._outcome, "canceller", None)
         c = self._info()["canceller"]
         return tuple(c) if c else None
+
+    def _snapshot(self) -> None:
+        """Keep the cancellation state readable once the handle is gone (after
+        the ``open_context`` block, or the end of the callee's function)."""
+        if self._h is None:
+            return
+        info = _c.ctx_info(self._h)
+        c = info["canceller"]
+        self._final = {"cancel_called": bool(_c.ctx_cancel_called(self._h)),
+                       "cancel_acked": bool(info["cancel_acked"]),
+                       "canceller": tuple(c) if c else None}
 
     def limit_plds(self, spec) -> None:
         """Restrict this context's payloads to `spec` (a Python type such as
@@ -326,6 +343,7 @@ class Context:
         """End of the callee's function: drop streams and the handle."""
         for s in list(self._streams):
             s.close()
+        self._snapshot()
         self._h = None
 
     def __repr__(self) -> str:
@@ -384,6 +402,7 @@ class _OpenContext:
                     failed = True
                     raise outcome from ev
         finally:
+            ctx._snapshot()
             h, ctx._h = ctx._h, None
             _c.ctx_close(h, int(failed and not swallow))
         return swallow
