@@ -418,7 +418,7 @@ TEST_CASE("ipc: a Start and a bad frame arriving while a thread waits in recv ar
             tr_buf_t r{};
             result_rc = tr_ctx_wait_for_result(ctx, &r, &err, 10000);
             tr_buf_release(&r);
-            tr_ctx_release(ctx);
+            tr_ctx_close(ctx, 0);
         }
         tr_error_free(err);
         tr_portal_release(p);
