@@ -193,6 +193,19 @@ static void wait_some(tr_nursery_t *n, uint64_t until) {
     tr__wait(n->rt, &n->cond, NULL, step < until ? step : until, 0);
 }
 
+static int chan_open(const tr__child_t *ch) { return ch->chan && !ch->chan_closed; }
+static int proc_open(const tr__child_t *ch) { return ch->spawned && !ch->proc_closed; }
+
+/* rt->mu held: wait until no child of n is `pending`, or until `until`. */
+static void wait_children(tr_nursery_t *n, int (*pending)(const tr__child_t *), uint64_t until) {
+    for (;;) {
+        int any = 0;
+        for (tr__child_t *ch = n->children; ch && !any; ch = ch->next_in_n) any = pending(ch);
+        if (!any || tr__now_ns() >= until) return;
+        wait_some(n, until);
+    }
+}
+
 static int list_exited(tr__child_t **list, int k) {
     for (int i = 0; i < k; i++)
         if (!list[i]->exited) return 0;
@@ -345,14 +358,7 @@ int tr_nursery_close(tr_nursery_t *n, int block_error, tr_error_t **err) {
             /* a daemon may have reported a failure just before exiting (its
              * modules did not load): read its channel to the end (bounded),
              * then raise such errors too */
-            uint64_t until = tr__now_ns() + 200000000ull;
-            for (;;) {
-                int open = 0;
-                for (tr__child_t *ch = n->children; ch; ch = ch->next_in_n)
-                    if (ch->chan && !ch->chan_closed) open = 1;
-                if (!open || tr__now_ns() >= until) break;
-                wait_some(n, until);
-            }
+            wait_children(n, chan_open, tr__now_ns() + 200000000ull);
             for (tr__child_t *ch = n->children; ch; ch = ch->next_in_n)
                 if (ch->boot_error && ne < 256) errs[ne++] = tr_error_copy(ch->boot_error);
         }
@@ -369,14 +375,7 @@ int tr_nursery_close(tr_nursery_t *n, int block_error, tr_error_t **err) {
     /* a child that exited on its own is not in any cancel list, and the I/O
      * thread may still be finishing with it: wait until its process handle
      * is closed before freeing it */
-    uint64_t until = tr__now_ns() + 5000000000ull;
-    for (;;) {
-        int open = 0;
-        for (tr__child_t *ch = n->children; ch; ch = ch->next_in_n)
-            if (ch->spawned && !ch->proc_closed) open = 1;
-        if (!open || tr__now_ns() >= until) break;
-        wait_some(n, until);
-    }
+    wait_children(n, proc_open, tr__now_ns() + 5000000000ull);
     while (n->children) {
         tr__child_t *ch = n->children;
         n->children = ch->next_in_n;

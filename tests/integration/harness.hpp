@@ -30,6 +30,8 @@ struct Pack {
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     }
     ~Pack() { msgpack_sbuffer_destroy(&sb); }
+    Pack(const Pack &) = delete;  // `pk` points at `sb`: never copy
+    Pack &operator=(const Pack &) = delete;
     Pack &map(uint32_t n) { msgpack_pack_map(&pk, n); return *this; }
     Pack &str(const std::string &s) { msgpack_pack_str_with_body(&pk, s.data(), s.size()); return *this; }
     Pack &i(int64_t v) { msgpack_pack_int64(&pk, v); return *this; }

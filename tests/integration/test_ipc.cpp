@@ -102,15 +102,21 @@ std::string unhex(const std::string &h) {
     return out;
 }
 
+// A Start for a module nobody exposes, from `uid_name`: the actor must
+// answer it with ModuleNotExposed.
+void start_nomod(Pack &s, const char *uid_name) {
+    s.map(7).str("msg_type").str("Start").str("cid").str("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee").str("ns")
+        .str("nomod").str("func").str("f").str("kwargs").map(0).str("uid");
+    msgpack_pack_array(&s.pk, 2);
+    s.str(uid_name).str("11111111-2222-4333-8444-555555555555").str("pld_spec").str("typing.Any");
+}
+
 // The root still serves: a fresh raw peer can handshake and get an answer.
 void root_still_works(tr_runtime_t *rt) {
     RawPeer p(rt);
     p.handshake("checker");
     Pack s;
-    s.map(7).str("msg_type").str("Start").str("cid").str("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee").str("ns")
-        .str("nomod").str("func").str("f").str("kwargs").map(0).str("uid");
-    msgpack_pack_array(&s.pk, 2);
-    s.str("checker").str("11111111-2222-4333-8444-555555555555").str("pld_spec").str("typing.Any");
+    start_nomod(s, "checker");
     p.send_frame(s.data(), s.size());
     std::string reply = p.read_frame();
     CHECK(reply.find("ModuleNotExposed") != std::string::npos);
@@ -204,10 +210,7 @@ TEST_CASE("ipc: every conformance bad frame is rejected with an error and the ch
     CHECK(n >= 15);
     // still a working channel
     Pack s;
-    s.map(7).str("msg_type").str("Start").str("cid").str("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee").str("ns")
-        .str("nomod").str("func").str("f").str("kwargs").map(0).str("uid");
-    msgpack_pack_array(&s.pk, 2);
-    s.str("raw-peer").str("11111111-2222-4333-8444-555555555555").str("pld_spec").str("typing.Any");
+    start_nomod(s, "raw-peer");
     p.send_frame(s.data(), s.size());
     CHECK(p.read_frame().find("ModuleNotExposed") != std::string::npos);
     root.close_and_check();
@@ -446,10 +449,7 @@ TEST_CASE("ipc: a Start and a bad frame arriving while a thread waits in recv ar
     CHECK(reply.find("MsgTypeError") != std::string::npos);
     // a Start for the actor: answered (the module is not exposed)
     Pack s;
-    s.map(7).str("msg_type").str("Start").str("cid").str("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee").str("ns")
-        .str("nomod").str("func").str("f").str("kwargs").map(0).str("uid");
-    msgpack_pack_array(&s.pk, 2);
-    s.str("raw-callee").str("11111111-2222-4333-8444-555555555555").str("pld_spec").str("typing.Any");
+    start_nomod(s, "raw-callee");
     peer.send_frame(s.data(), s.size());
     reply = peer.read_frame();
     CHECK(reply.find("ModuleNotExposed") != std::string::npos);

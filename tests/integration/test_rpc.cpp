@@ -275,30 +275,43 @@ TEST_CASE("one runtime per process: a second open fails clearly", "[local]") {
     again.close_and_check();
 }
 
+namespace {
+
+// start_actor with a host `command` that fails before connecting back: it
+// must return TR_ESPAWN with an error whose text holds every `expect`.
+void expect_spawn_failure(tr_nursery_t *n, const char *name, const char *command,
+                          std::initializer_list<const char *> expect) {
+    tr_spawn_opts_t so = c_opts();
+    so.command = command;
+    tr_portal_t *p = nullptr;
+    tr_error_t *err = nullptr;
+    CHECK(tr_nursery_start_actor(n, name, &so, &p, &err, 5000) == TR_ESPAWN);
+    REQUIRE(err != nullptr);
+    std::string msg = tr_error_str(err);
+    INFO(msg);
+    for (const char *e : expect) CHECK(msg.find(e) != std::string::npos);
+    tr_error_free(err);
+}
+
+}  // namespace
+
 TEST_CASE("a host command that cannot be started fails clearly and the runtime goes on", "[spawn]") {
     Root root("uds");
     tr_nursery_t *n;
     REQUIRE(tr_nursery_open(root.rt, &n) == 0);
-    tr_spawn_opts_t so = c_opts();
-    so.command = "/nonexistent/tractor-host --flag";
-    tr_portal_t *p = nullptr;
-    tr_error_t *err = nullptr;
-    CHECK(tr_nursery_start_actor(n, "ghost", &so, &p, &err, 5000) == TR_ESPAWN);
-    REQUIRE(err != nullptr);
-    std::string msg = tr_error_str(err);
-    CHECK(msg.find("/nonexistent/tractor-host") != std::string::npos);
-    CHECK(msg.find("No such file") != std::string::npos);
-    tr_error_free(err);
-    err = nullptr;
+    expect_spawn_failure(n, "ghost", "/nonexistent/tractor-host --flag",
+                         {"/nonexistent/tractor-host", "No such file"});
     // the nursery raises the failure again when it closes (an error inside
     // a nursery is the nursery's error, as in tractor)
     CHECK(tr_nursery_close(n, 0, nullptr) == TR_ESPAWN);
     // and the runtime still spawns
     REQUIRE(tr_nursery_open(root.rt, &n) == 0);
-    so = c_opts();
+    tr_spawn_opts_t so = c_opts();
+    tr_portal_t *p;
     REQUIRE(tr_nursery_start_actor(n, "real", &so, &p, nullptr, 10000) == 0);
     root.pids.push_back(tr_portal_pid(p));
     tr_buf_t r;
+    tr_error_t *err = nullptr;
     Pack kw;
     kw.map(2).str("x").i(1).str("y").i(2);
     int rc = tr_portal_run(p, "testmod", "add", kw.data(), kw.size(), &r, &err, 5000);
@@ -317,18 +330,9 @@ TEST_CASE("a child killed by a signal before connecting back is reported with th
     Root root("uds");
     tr_nursery_t *n;
     REQUIRE(tr_nursery_open(root.rt, &n) == 0);
-    tr_spawn_opts_t so = c_opts();
     // the host dies at once, by SIGKILL (tabs: the command splits on spaces)
-    so.command = "/bin/sh -c kill\t-KILL\t$$";
-    tr_portal_t *p = nullptr;
-    tr_error_t *err = nullptr;
-    CHECK(tr_nursery_start_actor(n, "doomed", &so, &p, &err, 5000) == TR_ESPAWN);
-    REQUIRE(err != nullptr);
-    std::string msg = tr_error_str(err);
-    INFO(msg);
-    CHECK(msg.find("before connecting back") != std::string::npos);
-    CHECK(msg.find("signal 9") != std::string::npos);
-    tr_error_free(err);
+    expect_spawn_failure(n, "doomed", "/bin/sh -c kill\t-KILL\t$$",
+                         {"before connecting back", "signal 9"});
     tr_nursery_close(n, 0, nullptr);
     root.close_and_check();
 }
