@@ -1,5 +1,8 @@
 // Contexts and streams with tractor's cancellation semantics
 // (test_context_stream_semantics, test_inter_peer_cancellation, overruns).
+#include <atomic>
+#include <thread>
+
 #include "harness.hpp"
 
 using namespace trt;
@@ -470,6 +473,73 @@ TEST_CASE("1000 concurrent contexts each streaming 100 messages lose nothing", "
         tr_ctx_close(ctxs[i], 0);
     }
     CHECK(total == (long)N * M);
+    d.done();
+    root.close_and_check();
+}
+
+// Several threads share one channel, so they take turns reading it
+// (leader/follower: docs/architecture.md). Calls, an echo stream, and receives
+// that time out must all complete, each with its own answer and on time.
+TEST_CASE("threads sharing a channel: calls, a stream and timed-out receives all complete", "[ctx][threads]") {
+    std::string tpt = TRANSPORTS;
+    Root root(tpt);
+    ServingChild d(root);
+    const int CALLERS = 6, CALLS = 300, ECHOES = 2000;
+    std::atomic<int> calls_ok{0}, echoes_ok{0}, timeouts_ok{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < CALLERS; t++)
+        ts.emplace_back([&, t] {
+            for (int i = 0; i < CALLS; i++) {
+                Pack kw;
+                kw.map(2).str("x").i(i).str("y").i(1000 * t);
+                tr_buf_t r;
+                if (tr_portal_run(d.p, "testmod", "add", kw.data(), kw.size(), &r, nullptr, 10000) != 0) return;
+                if (as_int(r) == i + 1000 * t) calls_ok++;
+                tr_buf_release(&r);
+            }
+        });
+    ts.emplace_back([&] {  // an echo stream, one value at a time
+        tr_ctx_t *c;
+        tr_buf_t first;
+        if (tr_portal_open_context(d.p, "testmod", "echo", nullptr, 0, nullptr, &c, &first, nullptr, 10000)) return;
+        tr_buf_release(&first);
+        tr_stream_t *s;
+        tr_ctx_open_stream(c, &s);
+        for (int i = 0; i < ECHOES; i++) {
+            Pack v;
+            msgpack_pack_int64(&v.pk, i);
+            tr_buf_t b;
+            if (tr_stream_send(s, v.data(), v.size(), nullptr) || tr_stream_recv(s, &b, nullptr, 10000)) break;
+            if (as_int(b) == i) echoes_ok++;
+            tr_buf_release(&b);
+        }
+        tr_stream_close(s);
+        tr_stream_release(s);
+        tr_ctx_close(c, 0);
+    });
+    ts.emplace_back([&] {  // a stream that stays silent: every receive times out
+        tr_ctx_t *c;
+        tr_buf_t first;
+        if (tr_portal_open_context(d.p, "testmod", "wait_in_stream", nullptr, 0, nullptr, &c, &first, nullptr, 10000))
+            return;
+        tr_buf_release(&first);
+        tr_stream_t *s;
+        tr_ctx_open_stream(c, &s);
+        for (int i = 0; i < 10; i++) {
+            auto t0 = std::chrono::steady_clock::now();
+            tr_buf_t b;
+            int rc = tr_stream_recv(s, &b, nullptr, 50);
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+            if (rc == TR_ETIMEDOUT && ms >= 45 && ms < 2000) timeouts_ok++;
+        }
+        tr_stream_close(s);
+        tr_stream_release(s);
+        tr_ctx_close(c, 0);
+    });
+    for (auto &t : ts) t.join();
+    CHECK(calls_ok == CALLERS * CALLS);
+    CHECK(echoes_ok == ECHOES);
+    CHECK(timeouts_ok == 10);
     d.done();
     root.close_and_check();
 }
