@@ -28,6 +28,7 @@
 
 void (*tr__chan_request_flush)(tr__chan_t *c);
 tr__rset_t *tr__chan_rset;
+_Thread_local int tr__chan_on_io_thread;
 
 uint64_t tr__now_ns(void) {
     struct timespec ts;
@@ -263,11 +264,19 @@ void tr__chan_flush(tr__chan_t *c) {
 static int push_locked(tr__chan_t *c, size_t off, int *need_wake) {
     int burst = 1;
     if (off == 0 && !c->in_flight && !c->flush_scheduled && c->fd >= 0) {
-        /* idle channel: write now unless sends come in a burst (the clock
-         * is read only here: while frames queue, the I/O thread writes) */
-        uint64_t now = tr__now_ns();
-        burst = now - c->last_send_ns < TR__BURST_NS;
-        c->last_send_ns = now;
+        /* idle channel: write now unless a thread's sends come in a burst
+         * (the clock is read only here: while frames queue, the I/O thread
+         * writes). The I/O thread's own frames (a StartAck, a CancelAck)
+         * always go at once and do not count towards a burst, so the
+         * Return a task sends right after its StartAck is not queued for
+         * an I/O-thread wake-up. */
+        if (tr__chan_on_io_thread) {
+            burst = 0;
+        } else {
+            uint64_t now = tr__now_ns();
+            burst = now - c->last_send_ns < TR__BURST_NS;
+            c->last_send_ns = now;
+        }
     }
     if (!burst) {
         ssize_t n = send(c->fd, c->wq.p, c->wq.len, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -136,6 +136,8 @@ int tr__rset_init(uv_loop_t *loop, tr__rset_t *rs);
 void tr__rset_free(tr__rset_t *rs);
 /* Set by the runtime before any channel exists: the read set channels use. */
 extern tr__rset_t *tr__chan_rset;
+/* Set (to 1) by the runtime on its I/O thread. */
+extern _Thread_local int tr__chan_on_io_thread;
 
 /* Any thread but the I/O thread, no locks held, a reference to `c` held:
  * read and deliver this channel's frames on the calling thread instead of

@@ -180,6 +180,7 @@ static void on_signal(uv_signal_t *s, int signum) {
 
 static void *io_main(void *arg) {
     tr_runtime_t *rt = arg;
+    tr__chan_on_io_thread = 1;
     uv_run(&rt->loop, UV_RUN_DEFAULT);
     return NULL;
 }
