@@ -315,7 +315,9 @@ void tr__ctx_batch(tr_runtime_t *rt, int begin) {
     for (size_t i = 0; i < n; i++) {
         tr_ctx_t *c = batch.v[i];
         c->wake_deferred = c->waiters ? 2 : 1;
-        if (c->lead_w) tr__ctx_wake_waiters(c);
+        /* a leader that filled its own context learns it here (it is the
+         * reading thread: this only sets its flag) */
+        tr__ctx_wake_leader(c);
     }
     pthread_mutex_unlock(&rt->mu);
     for (size_t i = 0; i < n; i++) {

@@ -337,9 +337,13 @@ static void wake_waiter(tr__waiter_t *w) {
     (void)n;
 }
 
+void tr__ctx_wake_leader(tr_ctx_t *c) {
+    if (c->lead_w) wake_waiter(c->lead_w);
+}
+
 void tr__ctx_wake_waiters(tr_ctx_t *c) {
     if (c->waiters) pthread_cond_broadcast(&c->cond);
-    if (c->lead_w) wake_waiter(c->lead_w);
+    tr__ctx_wake_leader(c);
 }
 
 int tr__wait_ctx(tr_runtime_t *rt, tr_ctx_t *c, uint64_t deadline, int cancellable) {
@@ -359,22 +363,21 @@ int tr__wait_ctx(tr_runtime_t *rt, tr_ctx_t *c, uint64_t deadline, int cancellab
     tr__waiter_t w = {rt->waiters, NULL, &c->cond, efd, 0};
     if (rt->waiters) rt->waiters->prev = &w;
     rt->waiters = &w;
-    c->waiters++;
-    c->lead_w = &w;
+    c->lead_w = &w; /* not counted in c->waiters: it is woken by flag/efd */
     leading = &w;
     tr__chan_retain(ch);
     pthread_mutex_unlock(&rt->mu);
     int rc = tr__chan_lead(ch, efd, deadline, &w.woken);
     pthread_mutex_lock(&rt->mu);
     leading = NULL;
+    c->lead_w = NULL;
+    w.efd = -1; /* from here on, wake-ups come by the condition */
     if (rc == TR_EAGAIN && !atomic_load(&w.woken)) {
         /* somebody else reads the channel: wait to be woken by them */
-        c->lead_w = NULL;
-        w.efd = -1;
+        c->waiters++;
         cond_wait_until(rt, &c->cond, deadline);
+        c->waiters--;
     }
-    c->lead_w = NULL;
-    c->waiters--;
     waiter_unlink(rt, &w);
     tr__chan_release(ch);
     if (cancellable) {

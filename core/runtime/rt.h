@@ -269,6 +269,8 @@ int tr__wait(tr_runtime_t *rt, pthread_cond_t *cond, int *waiters,
 int tr__wait_ctx(tr_runtime_t *rt, tr_ctx_t *c, uint64_t deadline, int cancellable);
 /* rt->mu held: wake whoever waits on context c (condition or leader). */
 void tr__ctx_wake_waiters(tr_ctx_t *c);
+/* rt->mu held: wake only the thread leading c's channel for c, if any. */
+void tr__ctx_wake_leader(tr_ctx_t *c);
 int tr__cancel_point(tr_runtime_t *rt); /* rt->mu held */
 void tr__wake_all(tr_runtime_t *rt);    /* rt->mu held */
 void tr__uuid4(char out[TR__CID_LEN + 1]);
