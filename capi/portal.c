@@ -182,7 +182,7 @@ static void on_conn(tr__chan_t *c, int status, const char *why, void *arg) {
 
 static void cmd_connect(tr_runtime_t *rt, void *arg) {
     struct connect_op *op = arg;
-    int rc = tr__chan_connect(&rt->loop, &op->addr, &tr__rt_chan_cbs, rt, &rt->aid, rt->max_frame,
+    int rc = tr__chan_connect(&rt->rset, &op->addr, &tr__rt_chan_cbs, rt, &rt->aid, rt->max_frame,
                               rt->hs_timeout_ms, on_conn, op);
     if (rc) {
         pthread_mutex_lock(&rt->mu);

@@ -27,7 +27,6 @@
 #define TR__BURST_NS 30000 /* sends closer than this are batched */
 
 void (*tr__chan_request_flush)(tr__chan_t *c);
-tr__rset_t *tr__chan_rset;
 _Thread_local int tr__chan_on_io_thread;
 
 uint64_t tr__now_ns(void) {
@@ -50,13 +49,14 @@ void tr__chunk_release(tr__chunk_t *c) {
         free(c);
 }
 
-tr__chan_t *tr__chan_new(uv_loop_t *loop, int kind, const tr__chan_cbs_t *cbs,
+tr__chan_t *tr__chan_new(tr__rset_t *rs, int kind, const tr__chan_cbs_t *cbs,
                          void *owner, const tr__aid_info_t *local,
                          uint32_t max_frame) {
     tr__chan_t *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
     atomic_init(&c->refs, 1); /* the I/O thread's reference */
-    c->loop = loop;
+    c->loop = rs->loop;
+    c->rset = rs;
     c->kind = kind;
     c->cbs = cbs;
     c->owner = owner;
@@ -77,11 +77,11 @@ tr__chan_t *tr__chan_new(uv_loop_t *loop, int kind, const tr__chan_cbs_t *cbs,
     tr__wbuf_init(&c->wq);
     tr__wbuf_init(&c->inflight);
     if (kind == TR__ADDR_TCP)
-        uv_tcp_init(loop, &c->h.tcp);
+        uv_tcp_init(c->loop, &c->h.tcp);
     else
-        uv_pipe_init(loop, &c->h.pipe, 0);
+        uv_pipe_init(c->loop, &c->h.pipe, 0);
     c->h.stream.data = c;
-    uv_timer_init(loop, &c->hs_timer);
+    uv_timer_init(c->loop, &c->hs_timer);
     c->hs_timer.data = c;
     return c;
 }
@@ -127,7 +127,7 @@ static int rset_mod(tr__chan_t *c, uint32_t events) {
     memset(&ev, 0, sizeof ev);
     ev.events = events | EPOLLONESHOT;
     ev.data.ptr = c;
-    return epoll_ctl(tr__chan_rset->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    return epoll_ctl(c->rset->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 static void wake_leader(tr__chan_t *c) {
@@ -153,7 +153,7 @@ static void close_stream(tr__chan_t *c) {
         return;
     }
     c->stream_closing = 1;
-    if (c->in_rset) epoll_ctl(tr__chan_rset->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->in_rset) epoll_ctl(c->rset->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     c->in_rset = 0;
     uv_close((uv_handle_t *)&c->h.stream, on_handle_closed);
 }
@@ -638,6 +638,7 @@ static void on_rset(uv_poll_t *p, int status, int events) {
 }
 
 int tr__rset_init(uv_loop_t *loop, tr__rset_t *rs) {
+    rs->loop = loop;
     rs->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (rs->epfd < 0) return TR_EIO;
     if (uv_poll_init(loop, &rs->poll, rs->epfd) != 0) {
@@ -759,7 +760,7 @@ void tr__chan_resume(tr__chan_t *c) {
         memset(&ev, 0, sizeof ev);
         ev.events = EPOLLIN | EPOLLONESHOT;
         ev.data.ptr = c;
-        if (epoll_ctl(tr__chan_rset->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        if (epoll_ctl(c->rset->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
             set_reason(c, "could not poll the socket");
             close_now(c);
             return;
@@ -834,13 +835,13 @@ static void on_connected(uv_connect_t *req, int status) {
     free(cr);
 }
 
-int tr__chan_connect(uv_loop_t *loop, const tr__addr_t *a,
+int tr__chan_connect(tr__rset_t *rs, const tr__addr_t *a,
                      const tr__chan_cbs_t *cbs, void *owner,
                      const tr__aid_info_t *local, uint32_t max_frame,
                      int hs_timeout_ms, tr__connect_cb cb, void *arg) {
     struct conn_req *cr = calloc(1, sizeof(*cr));
     if (!cr) return TR_ENOMEM;
-    tr__chan_t *c = tr__chan_new(loop, a->kind, cbs, owner, local, max_frame);
+    tr__chan_t *c = tr__chan_new(rs, a->kind, cbs, owner, local, max_frame);
     if (!c) {
         free(cr);
         return TR_ENOMEM;

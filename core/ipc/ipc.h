@@ -29,6 +29,17 @@ static inline void tr__chunk_retain(tr__chunk_t *c) {
 }
 void tr__chunk_release(tr__chunk_t *c);
 
+/* ---- the read set --------------------------------------------------------- */
+/* The read set: an epoll set of every channel's socket, armed one-shot,
+ * that the I/O thread polls through one uv_poll handle. A channel's socket
+ * is armed while the I/O thread reads it and disarmed while a waiting
+ * thread reads it itself (tr__chan_lead). */
+typedef struct tr__rset {
+    uv_loop_t *loop; /* the I/O thread's loop */
+    int epfd;
+    uv_poll_t poll;
+} tr__rset_t;
+
 /* ---- channel ------------------------------------------------------------ */
 typedef struct tr__chan tr__chan_t;
 
@@ -61,6 +72,7 @@ typedef struct tr__chan_cbs {
 struct tr__chan {
     atomic_int refs;
     uv_loop_t *loop;
+    tr__rset_t *rset; /* where the I/O thread watches its socket */
     union {
         uv_stream_t stream;
         uv_tcp_t tcp;
@@ -122,20 +134,10 @@ struct tr__chan {
 
 enum { TR__ROWNER_NONE = 0, TR__ROWNER_IO = 1, TR__ROWNER_LEADER = 2 };
 
-/* The read set: an epoll set of every channel's socket, armed one-shot,
- * that the I/O thread polls through one uv_poll handle. A channel's socket
- * is armed while the I/O thread reads it and disarmed while a waiting
- * thread reads it itself (tr__chan_lead). */
-typedef struct tr__rset {
-    int epfd;
-    uv_poll_t poll;
-} tr__rset_t;
 /* I/O thread. 0 or TR_EIO. */
 int tr__rset_init(uv_loop_t *loop, tr__rset_t *rs);
 /* After the loop is closed: close the epoll fd. */
 void tr__rset_free(tr__rset_t *rs);
-/* Set by the runtime before any channel exists: the read set channels use. */
-extern tr__rset_t *tr__chan_rset;
 /* Set (to 1) by the runtime on its I/O thread. */
 extern _Thread_local int tr__chan_on_io_thread;
 
@@ -163,7 +165,7 @@ typedef void (*tr__chan_wake_fn)(tr__chan_t *c);
  * initialised on `loop` (h.tcp / h.pipe). Starts the handshake: sends our
  * Aid, reads the peer's, times out after hs_timeout_ms. */
 int tr__chan_start(tr__chan_t *c, int hs_timeout_ms);
-tr__chan_t *tr__chan_new(uv_loop_t *loop, int kind, const tr__chan_cbs_t *cbs,
+tr__chan_t *tr__chan_new(tr__rset_t *rs, int kind, const tr__chan_cbs_t *cbs,
                          void *owner, const tr__aid_info_t *local,
                          uint32_t max_frame);
 void tr__chan_retain(tr__chan_t *c); /* any thread */
@@ -205,7 +207,7 @@ typedef void (*tr__connect_cb)(tr__chan_t *c, int status, const char *why,
 /* I/O thread: connect to `a` and start a channel (handshake). cb(c, 0) once
  * the TCP/UDS connection is up (the handshake then proceeds and
  * on_handshake fires), or cb(NULL, TR_ETRANSPORT, why). */
-int tr__chan_connect(uv_loop_t *loop, const tr__addr_t *a,
+int tr__chan_connect(tr__rset_t *rs, const tr__addr_t *a,
                      const tr__chan_cbs_t *cbs, void *owner,
                      const tr__aid_info_t *local, uint32_t max_frame,
                      int hs_timeout_ms, tr__connect_cb cb, void *arg);
@@ -217,6 +219,7 @@ typedef struct tr__listener {
         uv_pipe_t pipe;
     } h;
     tr__addr_t addr; /* the actual bound address (port filled in) */
+    tr__rset_t *rset; /* accepted channels' read set (set by tr__listen) */
     const tr__chan_cbs_t *cbs;
     void *owner;
     const tr__aid_info_t *local;
@@ -229,7 +232,7 @@ typedef struct tr__listener {
 /* I/O thread: bind + listen. For UDS the socket file is created with the
  * parent dir checked (0700, ours); a stale file is replaced only when
  * nothing accepts on it. TR_EADDR with message on failure. */
-int tr__listen(uv_loop_t *loop, tr__listener_t *l, const tr__addr_t *a,
+int tr__listen(tr__rset_t *rs, tr__listener_t *l, const tr__addr_t *a,
                char *err, size_t errlen);
 /* I/O thread: stop listening, unlink the UDS file. */
 void tr__listener_close(tr__listener_t *l);

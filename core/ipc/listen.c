@@ -15,7 +15,7 @@
 static void on_connection(uv_stream_t *server, int status) {
     tr__listener_t *l = server->data;
     if (status < 0 || !l->active) return;
-    tr__chan_t *c = tr__chan_new(server->loop, l->addr.kind, l->cbs, l->owner,
+    tr__chan_t *c = tr__chan_new(l->rset, l->addr.kind, l->cbs, l->owner,
                                  l->local, l->max_frame);
     if (!c) return;
     if (uv_accept(server, &c->h.stream) != 0) {
@@ -39,13 +39,14 @@ static int uds_in_use(const char *path) {
     return used;
 }
 
-int tr__listen(uv_loop_t *loop, tr__listener_t *l, const tr__addr_t *a,
+int tr__listen(tr__rset_t *rs, tr__listener_t *l, const tr__addr_t *a,
                char *err, size_t errlen) {
     int rc;
     l->addr = *a;
+    l->rset = rs;
     if (a->kind == TR__ADDR_TCP) {
         struct sockaddr_storage ss;
-        uv_tcp_init(loop, &l->h.tcp);
+        uv_tcp_init(rs->loop, &l->h.tcp);
         l->h.stream.data = l;
         if (strchr(a->host, ':'))
             rc = uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&ss);
@@ -88,7 +89,7 @@ int tr__listen(uv_loop_t *loop, tr__listener_t *l, const tr__addr_t *a,
             }
             unlink(path); /* stale socket file of a dead actor */
         }
-        uv_pipe_init(loop, &l->h.pipe, 0);
+        uv_pipe_init(rs->loop, &l->h.pipe, 0);
         l->h.stream.data = l;
         rc = uv_pipe_bind(&l->h.pipe, path);
         if (rc == 0) rc = uv_listen(&l->h.stream, 128, on_connection);

@@ -110,7 +110,7 @@ static void on_parent_connected(tr__chan_t *c, int status, const char *why, void
 
 static void cmd_connect_parent(tr_runtime_t *rt, void *arg) {
     (void)arg;
-    int rc = tr__chan_connect(&rt->loop, &rt->parent_addr, &tr__rt_chan_cbs, rt, &rt->aid,
+    int rc = tr__chan_connect(&rt->rset, &rt->parent_addr, &tr__rt_chan_cbs, rt, &rt->aid,
                               rt->max_frame, rt->hs_timeout_ms, on_parent_connected, rt);
     if (rc) {
         pthread_mutex_lock(&rt->mu);
@@ -135,7 +135,7 @@ static void cmd_listen(tr_runtime_t *rt, void *arg) {
     l->local = &rt->aid;
     l->max_frame = rt->max_frame;
     l->hs_timeout_ms = rt->hs_timeout_ms;
-    lc->rc = tr__listen(&rt->loop, l, &lc->addr, lc->err, sizeof lc->err);
+    lc->rc = tr__listen(&rt->rset, l, &lc->addr, lc->err, sizeof lc->err);
     if (lc->rc == 0) rt->n_listeners++;
 }
 

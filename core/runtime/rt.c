@@ -216,7 +216,6 @@ int tr__io_start(tr_runtime_t *rt) {
     }
     tr__chan_request_flush = chan_request_flush;
     if (tr__rset_init(&rt->loop, &rt->rset) != 0) return TR_EIO;
-    tr__chan_rset = &rt->rset;
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setstacksize(&at, 256 * 1024);
