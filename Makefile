@@ -8,13 +8,13 @@ BUILD      ?= build
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEB_PKGS    = build-essential cmake pkg-config libuv1-dev libmsgpack-dev swig catch2 \
               lua5.4 liblua5.4-dev python3-pytest python3-setuptools python3-dev python3-pip \
-              python3-wheel nlohmann-json3-dev
+              python3-wheel nlohmann-json3-dev abigail-tools
 CTEST_ARGS ?=
 # sanitizer builds: the library at -O1, the (Catch2-heavy) tests at -O0 so
 # they compile in reasonable time on two cores
 SAN_FLAGS   = -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g"
 
-.PHONY: all deps configure build demo test test-asan test-tsan bench install clean
+.PHONY: all deps configure build demo test test-asan test-tsan bench install clean abi-baseline
 
 all: build
 
@@ -55,6 +55,15 @@ test-tsan: deps
 bench: build
 	cmake --build $(BUILD) -j $(JOBS) --target bench-all
 	$(BUILD)/bench/run-bench
+
+# Record the ABI baseline of a new major release (docs/c-api.md "ABI policy").
+# Only together with a SONAME bump: a minor release keeps the old baseline.
+abi-baseline: build
+	v=$$(sed -n 's/^project(tractor VERSION \([0-9]*\.[0-9]*\).*/\1/p' CMakeLists.txt); \
+	mkdir -p abi/$$v/include/tractor && cp include/tractor/tractor.h abi/$$v/include/tractor/ && \
+	abidw --headers-dir include/tractor --drop-private-types --exported-interfaces-only \
+	  --no-corpus-path --no-comp-dir-path --no-show-locs --type-id-style hash \
+	  $(BUILD)/lib/libtractor.so --out-file abi/libtractor-$$v.abi && echo "recorded abi/libtractor-$$v.abi"
 
 install: build
 	cmake --install $(BUILD)

@@ -41,6 +41,40 @@ header comments are the source of truth and a test keeps this page in sync.
 - **Payloads** are msgpack bytes in (`buf`, `len`) and `tr_buf_t` out;
   a `tr_buf_t`'s bytes stay valid until `tr_buf_release`.
 
+## ABI policy
+
+`libtractor.so.<major>` keeps its ABI for the whole major version: a
+program built against any 0.x header runs against every later 0.y library.
+
+- **Stable**: every function declared here (name, parameters, return type),
+  the numeric value of every enumerator (`TR_E*`, `TR_LOG_*`, `TR_FUNC_*`,
+  `TR_TASKS_*`, `TR_REGISTRAR_*`), the layout of `tr_buf_t` and of every
+  options struct's existing fields, and the meaning of every documented
+  return code. Handles are opaque: their layout is not part of the ABI.
+- **Options structs grow only at their end.** Each has `size` first, which
+  its `_init` function sets; the library reads only `size` bytes of it, so a
+  caller built against an older header gets the defaults for the fields it
+  does not know. A release that grows a struct gives its `_init` a new symbol
+  version, and the old version keeps writing only the old size.
+- **Additions are marked.** A function added after 0.1 carries "since 0.N"
+  in its comment and is placed in a new version node `TRACTOR_0.N` in
+  `cmake/tractor.map` (every symbol of 0.1 is in `TRACTOR_0.1`), so the
+  dynamic loader names the release a program needs.
+- **What a major version may break**: anything above. A break bumps
+  `TR_VERSION_MAJOR` (and with it the SONAME) and records a new baseline.
+- **The check**: `abi/libtractor-0.1.abi` is `abidw`'s record of 0.1 (the
+  public header being the only exported surface) and `abi/0.1/include` is
+  the header it came from. `make test` runs `tools/abi-check.py`: `abidiff`
+  against the baseline, plus the options-struct layouts and enumerator
+  values (abidiff sees only types a signature uses); additions pass and are
+  listed; anything else fails with the report. `abi/program-built-against-0.1`
+  runs a program compiled against the 0.1 header, `abi/header-compiles-as-cxx`
+  builds the header as C++ with warnings as errors.
+- **A new major release**: bump the version in `CMakeLists.txt` and
+  `TR_VERSION_*`, then `make abi-baseline` records `abi/libtractor-<M>.<m>.abi`
+  and copies the header beside it; commit both. The check picks the
+  baseline whose soname is the library's.
+
 """
 
 out = [INTRO]
