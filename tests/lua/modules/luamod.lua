@@ -196,15 +196,19 @@ M.typed = tractor.context(function(ctx)
   return 0
 end, {pld_spec = "int"})
 
--- concurrency: every context waits until `n` of them are running at once
-M.running = 0
+-- concurrency: every context waits until `n` of them have been running at
+-- once. A latch on the peak, not a check of the current count: the first
+-- context released may finish (and leave) before the others wake from their
+-- sleep, and they must still pass.
+M.running, M.peak = 0, 0
 M.barrier = tractor.context(function(ctx, kw)
   M.running = M.running + 1
+  if M.running > M.peak then M.peak = M.running end
   local n = kw.n
   tractor.fail_after(kw.timeout or 20, function()
-    while M.running < n do tractor.sleep(0.005) end
+    while M.peak < n do tractor.sleep(0.005) end
   end)
-  ctx:started(M.running)
+  ctx:started(M.peak)
   local got = 0
   ctx:open_stream(function(stream)
     for v in stream:iter() do
