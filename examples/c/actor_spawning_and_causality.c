@@ -15,8 +15,7 @@ int main(void) {
     ex_pack_t kw;
     ex_pack_init(&kw);
     msgpack_pack_map(&kw.pk, 1);
-    ex_str(&kw, "msg");
-    ex_str(&kw, "beautiful");
+    tr_mp_pack_kv_str(&kw.pk, "msg", "beautiful");
     tr_portal_t *portal;
     tr_error_t *err = NULL;
     int rc = tr_nursery_run_in_actor(n, "some_linguist", "causality_mod", "cellar_door", kw.sb.data, kw.sb.size,

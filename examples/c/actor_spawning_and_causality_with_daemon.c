@@ -11,8 +11,7 @@ static void call(tr_portal_t *p, const char *func, const char *msg) {
     ex_pack_init(&kw);
     msgpack_pack_map(&kw.pk, msg ? 1 : 0);
     if (msg) {
-        ex_str(&kw, "msg");
-        ex_str(&kw, msg);
+        tr_mp_pack_kv_str(&kw.pk, "msg", msg);
     }
     tr_buf_t res;
     tr_error_t *err = NULL;

@@ -7,7 +7,7 @@ static int cellar_door(tr_ctx_t *ctx, void *ud) {
     (void)ud;
     ex_obj_t kw;
     char msg[200], out[400];
-    ex_as_str(ex_get(ex_kwargs(&kw, ctx), "msg"), msg, sizeof msg);
+    ex_as_str(tr_mp_map_get(ex_kwargs(&kw, ctx), "msg"), msg, sizeof msg);
     ex_obj_free(&kw);
     tr_runtime_t *rt = tr_ctx_runtime(ctx);
     snprintf(out, sizeof out, "%s (from %s, a child: %s)", msg, tr_runtime_name(rt),

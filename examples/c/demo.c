@@ -15,7 +15,6 @@
  * modules next to itself in the build tree (environment variables that are
  * already set are extended, not replaced). */
 #include <limits.h>
-#include <msgpack.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tractor/tractor.h"
+#include "tractor/tractor_msgpack.h"
 
 #ifndef TR_DEMO_SOURCE_DIR
 #define TR_DEMO_SOURCE_DIR ""
@@ -126,45 +125,27 @@ static void set_env(void) {
     if (!getenv("TRACTOR_LOGLEVEL")) setenv("TRACTOR_LOGLEVEL", "critical", 1);
 }
 
-/* ---- msgpack helpers ----------------------------------------------------- */
+/* ---- msgpack (tractor/tractor_msgpack.h) -------------------------------- */
 
 typedef struct {
     msgpack_sbuffer sb;
     msgpack_packer pk;
 } pack_t;
 
-static void pack_init(pack_t *p) {
-    msgpack_sbuffer_init(&p->sb);
-    msgpack_packer_init(&p->pk, &p->sb, msgpack_sbuffer_write);
-}
+static void pack_init(pack_t *p) { tr_mp_init(&p->sb, &p->pk); }
 
-static void pack_str(pack_t *p, const char *s) { msgpack_pack_str_with_body(&p->pk, s, strlen(s)); }
-
-/* a received payload, unpacked (freed with msgpack_unpacked_destroy) */
+/* a received payload, unpacked (nil when it is not msgpack; freed with
+ * msgpack_unpacked_destroy, before the tr_buf_t is released) */
 static msgpack_object unpack(msgpack_unpacked *u, const tr_buf_t *b) {
-    msgpack_unpacked_init(u);
-    if (msgpack_unpack_next(u, b->data, b->len, NULL) != MSGPACK_UNPACK_SUCCESS) {
-        msgpack_object nil = {.type = MSGPACK_OBJECT_NIL};
-        return nil;
-    }
+    tr_mp_unpack_buf(b, u);
     return u->data;
 }
 
-static const msgpack_object *get(const msgpack_object *m, const char *key) {
-    if (m->type != MSGPACK_OBJECT_MAP) return NULL;
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *k = &m->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-            !memcmp(k->via.str.ptr, key, k->via.str.size))
-            return &m->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
+/* an int field (0 when it is missing or not an int) */
 static long long get_int(const msgpack_object *m, const char *key) {
-    const msgpack_object *v = get(m, key);
-    if (!v) return 0;
-    return v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? (long long)v->via.i64 : (long long)v->via.u64;
+    int64_t v = 0;
+    tr_mp_get_int(m, key, &v);
+    return (long long)v;
 }
 
 /* a str field as "%.*s" arguments */
@@ -199,10 +180,8 @@ static void act_pipeline(child_t *transformer) {
     pack_t kw;
     pack_init(&kw);
     msgpack_pack_map(&kw.pk, 2);
-    pack_str(&kw, "producer");
-    pack_str(&kw, "producer");
-    pack_str(&kw, "aggregator");
-    pack_str(&kw, "aggregator");
+    tr_mp_pack_kv_str(&kw.pk, "producer", "producer");
+    tr_mp_pack_kv_str(&kw.pk, "aggregator", "aggregator");
     tr_ctx_t *ctx;
     tr_buf_t first;
     tr_error_t *err = NULL;
@@ -224,9 +203,9 @@ static void act_pipeline(child_t *transformer) {
     while ((rc = tr_stream_recv(s, &b, &err, TIMEOUT)) == 0) {
         msgpack_object r = unpack(&u, &b);
         char quoted[64];
-        snprintf(quoted, sizeof quoted, "'%.*s'", STRF(get(&r, "word")));
+        snprintf(quoted, sizeof quoted, "'%.*s'", STRF(tr_mp_map_get(&r, "word")));
         say("transformer", "#%lld %-11s from producer -> %-11.*s len %lld -> aggregator: total %lld",
-            get_int(&r, "seq"), quoted, STRF(get(&r, "upper")), get_int(&r, "len"), get_int(&r, "total"));
+            get_int(&r, "seq"), quoted, STRF(tr_mp_map_get(&r, "upper")), get_int(&r, "len"), get_int(&r, "total"));
         msgpack_unpacked_destroy(&u);
         tr_buf_release(&b);
     }
@@ -234,7 +213,7 @@ static void act_pipeline(child_t *transformer) {
     tr_buf_t res;
     if ((rc = tr_ctx_wait_for_result(ctx, &res, &err, TIMEOUT))) fail("the pipeline's result", rc, err);
     msgpack_object r = unpack(&u, &res);
-    const msgpack_object *agg = get(&r, "aggregated");
+    const msgpack_object *agg = tr_mp_map_get(&r, "aggregated");
     say(ROOT, "  pipeline returned: the producer (lua) had %lld words acknowledged, the aggregator (c) "
               "counted %lld words, %lld letters",
         get_int(&r, "produced"), agg ? get_int(agg, "count") : 0, agg ? get_int(agg, "total") : 0);
@@ -251,8 +230,7 @@ static void act_error(child_t *transformer) {
     pack_t kw;
     pack_init(&kw);
     msgpack_pack_map(&kw.pk, 1);
-    pack_str(&kw, "text");
-    pack_str(&kw, "forty-two");
+    tr_mp_pack_kv_str(&kw.pk, "text", "forty-two");
     tr_buf_t res;
     tr_error_t *err = NULL;
     int rc = tr_portal_run(transformer->p, "demo_transform", "double_with_lua", kw.sb.data, kw.sb.size, &res,
@@ -287,7 +265,7 @@ static void act_cancel(child_t *producer, child_t *transformer, child_t *aggrega
     pack_t kw;
     pack_init(&kw);
     msgpack_pack_map(&kw.pk, 1);
-    pack_str(&kw, "period");
+    tr_mp_pack_str(&kw.pk, "period");
     msgpack_pack_double(&kw.pk, 0.02);
     tr_ctx_t *ctx;
     tr_error_t *err = NULL;
@@ -330,8 +308,7 @@ static void act_cancel(child_t *producer, child_t *transformer, child_t *aggrega
     say(ROOT, "  holding a context on aggregator (c); asking transformer (python) to cancel that actor");
     pack_init(&kw);
     msgpack_pack_map(&kw.pk, 1);
-    pack_str(&kw, "name");
-    pack_str(&kw, "aggregator");
+    tr_mp_pack_kv_str(&kw.pk, "name", "aggregator");
     rc = tr_portal_run(transformer->p, "demo_transform", "cancel_peer", kw.sb.data, kw.sb.size, &res, &err,
                        TIMEOUT);
     msgpack_sbuffer_destroy(&kw.sb);

@@ -6,33 +6,31 @@
  *                             bidirectional stream); when the stream ends,
  *                             returns {"count": n, "total": sum}
  *   wait_forever (context) -> started, then waits until cancelled */
-#include <msgpack.h>
-#include <string.h>
+#include "tractor/tractor_msgpack.h"
 
-#include "tractor/tractor.h"
-
+/* a received int (0 when it is not one) */
 static int64_t as_int(const tr_buf_t *b) {
     msgpack_unpacked u;
-    msgpack_unpacked_init(&u);
     int64_t v = 0;
-    if (msgpack_unpack_next(&u, b->data, b->len, NULL) == MSGPACK_UNPACK_SUCCESS)
-        v = u.data.type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? u.data.via.i64 : (int64_t)u.data.via.u64;
+    if (tr_mp_unpack_buf(b, &u) == 0) tr_mp_as_int(&u.data, &v);
     msgpack_unpacked_destroy(&u);
     return v;
 }
 
 static int aggregate(tr_ctx_t *ctx, void *ud) {
     (void)ud;
-    static const char ready[] = "\xb2" "C aggregator ready";
-    int rc = tr_ctx_started(ctx, ready, sizeof ready - 1);
-    if (rc) return rc;
-    tr_stream_t *s;
-    if ((rc = tr_ctx_open_stream(ctx, &s))) return rc;
-    int64_t count = 0, total = 0;
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    msgpack_sbuffer_init(&sb);
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    tr_mp_init(&sb, &pk);
+    tr_mp_pack_str(&pk, "C aggregator ready");
+    int rc = tr_ctx_started(ctx, sb.data, sb.size);
+    tr_stream_t *s = NULL;
+    if (!rc) rc = tr_ctx_open_stream(ctx, &s);
+    if (rc) {
+        msgpack_sbuffer_destroy(&sb);
+        return rc;
+    }
+    int64_t count = 0, total = 0;
     tr_buf_t b;
     while ((rc = tr_stream_recv(s, &b, NULL, -1)) == 0) {
         total += as_int(&b);
@@ -46,10 +44,8 @@ static int aggregate(tr_ctx_t *ctx, void *ud) {
     if (rc == TR_EEOC) { /* the sender closed its end: report */
         sb.size = 0;
         msgpack_pack_map(&pk, 2);
-        msgpack_pack_str_with_body(&pk, "count", 5);
-        msgpack_pack_int64(&pk, count);
-        msgpack_pack_str_with_body(&pk, "total", 5);
-        msgpack_pack_int64(&pk, total);
+        tr_mp_pack_kv_int(&pk, "count", count);
+        tr_mp_pack_kv_int(&pk, "total", total);
         rc = tr_ctx_set_result(ctx, sb.data, sb.size);
     }
     msgpack_sbuffer_destroy(&sb);

@@ -1,18 +1,18 @@
 /* ex_util.h: small helpers shared by the C examples and their modules
- * (msgpack in and out, errors, finding the modules). Header-only. */
+ * (msgpack in and out on top of tractor/tractor_msgpack.h, errors, finding
+ * the modules). Header-only. */
 #ifndef EX_UTIL_H
 #define EX_UTIL_H
 
 #include <dirent.h>
 #include <limits.h>
-#include <msgpack.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "tractor/tractor.h"
+#include "tractor/tractor_msgpack.h"
 
 /* ---- building payloads ---------------------------------------------------- */
 
@@ -21,13 +21,10 @@ typedef struct {
     msgpack_packer pk;
 } ex_pack_t;
 
-static inline void ex_pack_init(ex_pack_t *p) {
-    msgpack_sbuffer_init(&p->sb);
-    msgpack_packer_init(&p->pk, &p->sb, msgpack_sbuffer_write);
-}
+static inline void ex_pack_init(ex_pack_t *p) { tr_mp_init(&p->sb, &p->pk); }
 static inline void ex_pack_free(ex_pack_t *p) { msgpack_sbuffer_destroy(&p->sb); }
 static inline void ex_pack_reset(ex_pack_t *p) { p->sb.size = 0; }
-static inline void ex_str(ex_pack_t *p, const char *s) { msgpack_pack_str_with_body(&p->pk, s, strlen(s)); }
+static inline void ex_str(ex_pack_t *p, const char *s) { tr_mp_pack_str(&p->pk, s); }
 static inline void ex_int(ex_pack_t *p, int64_t v) { msgpack_pack_int64(&p->pk, v); }
 
 /* ---- reading payloads ----------------------------------------------------- */
@@ -37,45 +34,33 @@ typedef struct {
 } ex_obj_t;
 
 /* unpack bytes (a received tr_buf_t, or a context's kwargs); the object is
- * NIL when they are not msgpack */
+ * NIL when they are not msgpack. Its strings point into the bytes: keep them
+ * until ex_obj_free */
 static inline const msgpack_object *ex_unpack(ex_obj_t *o, const void *data, size_t len) {
-    msgpack_unpacked_init(&o->u);
-    if (!data || msgpack_unpack_next(&o->u, data, len, NULL) != MSGPACK_UNPACK_SUCCESS)
-        o->u.data.type = MSGPACK_OBJECT_NIL;
+    tr_mp_unpack(data, len, &o->u);
     return &o->u.data;
 }
 static inline void ex_obj_free(ex_obj_t *o) { msgpack_unpacked_destroy(&o->u); }
 
 /* the kwargs of a served call, unpacked */
 static inline const msgpack_object *ex_kwargs(ex_obj_t *o, tr_ctx_t *ctx) {
-    const void *buf;
-    size_t len;
-    tr_ctx_kwargs(ctx, &buf, &len);
-    return ex_unpack(o, buf, len);
+    tr_mp_unpack_kwargs(ctx, &o->u);
+    return &o->u.data;
 }
 
-static inline const msgpack_object *ex_get(const msgpack_object *m, const char *key) {
-    if (!m || m->type != MSGPACK_OBJECT_MAP) return NULL;
-    for (uint32_t i = 0; i < m->via.map.size; i++) {
-        const msgpack_object *k = &m->via.map.ptr[i].key;
-        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-            !memcmp(k->via.str.ptr, key, k->via.str.size))
-            return &m->via.map.ptr[i].val;
-    }
-    return NULL;
-}
-
+/* an int (0 when it is not one); map values: tr_mp_map_get(map, "key") */
 static inline int64_t ex_as_int(const msgpack_object *v) {
-    if (!v) return 0;
-    if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) return v->via.i64;
-    if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) return (int64_t)v->via.u64;
-    return 0;
+    int64_t i = 0;
+    tr_mp_as_int(v, &i);
+    return i;
 }
 
 /* a str value copied into buf ("" when it is not a str) */
 static inline const char *ex_as_str(const msgpack_object *v, char *buf, size_t len) {
+    const char *s;
+    size_t n;
     buf[0] = 0;
-    if (v && v->type == MSGPACK_OBJECT_STR) snprintf(buf, len, "%.*s", (int)v->via.str.size, v->via.str.ptr);
+    if (tr_mp_as_str(v, &s, &n) == 0) snprintf(buf, len, "%.*s", (int)n, s);
     return buf;
 }
 

@@ -34,8 +34,7 @@ int main(void) {
     ex_pack_t kw;
     ex_pack_init(&kw);
     msgpack_pack_map(&kw.pk, 1);
-    ex_str(&kw, "seed");
-    ex_int(&kw, SEED);
+    tr_mp_pack_kv_int(&kw.pk, "seed", SEED);
     tr_ctx_opts_t o;
     tr_ctx_opts_init(&o);
     o.allow_overruns = 1;

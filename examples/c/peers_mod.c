@@ -15,7 +15,7 @@ static int say_hello(tr_ctx_t *ctx, void *ud) {
     (void)ud;
     ex_obj_t kw;
     char other[64];
-    ex_as_str(ex_get(ex_kwargs(&kw, ctx), "other"), other, sizeof other);
+    ex_as_str(tr_mp_map_get(ex_kwargs(&kw, ctx), "other"), other, sizeof other);
     ex_obj_free(&kw);
     tr_runtime_t *rt = tr_ctx_runtime(ctx);
     tr_portal_t *p;

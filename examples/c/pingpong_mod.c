@@ -6,7 +6,7 @@
 static int simple_rpc(tr_ctx_t *ctx, void *ud) {
     (void)ud;
     ex_obj_t kw;
-    int64_t data = ex_as_int(ex_get(ex_kwargs(&kw, ctx), "data"));
+    int64_t data = ex_as_int(tr_mp_map_get(ex_kwargs(&kw, ctx), "data"));
     ex_obj_free(&kw);
     ex_pack_t p;
     ex_pack_init(&p);

@@ -7,10 +7,8 @@
 
 static void pack_point(ex_pack_t *p, int64_t x, int64_t y) {
     msgpack_pack_map(&p->pk, 2);
-    ex_str(p, "x");
-    ex_int(p, x);
-    ex_str(p, "y");
-    ex_int(p, y);
+    tr_mp_pack_kv_int(&p->pk, "x", x);
+    tr_mp_pack_kv_int(&p->pk, "y", y);
 }
 
 static int point_doubler(tr_ctx_t *ctx, void *ud) {
@@ -32,7 +30,7 @@ static int point_doubler(tr_ctx_t *ctx, void *ud) {
         ex_obj_t o;
         const msgpack_object *pt = ex_unpack(&o, b.data, b.len);
         ex_pack_reset(&p);
-        pack_point(&p, 2 * ex_as_int(ex_get(pt, "x")), 2 * ex_as_int(ex_get(pt, "y")));
+        pack_point(&p, 2 * ex_as_int(tr_mp_map_get(pt, "x")), 2 * ex_as_int(tr_mp_map_get(pt, "y")));
         ex_obj_free(&o);
         tr_buf_release(&b);
         rc = tr_stream_send(s, p.sb.data, p.sb.size, NULL);

@@ -22,8 +22,7 @@ int main(void) {
     ex_pack_t kw;
     ex_pack_init(&kw);
     msgpack_pack_map(&kw.pk, 1);
-    ex_str(&kw, "data");
-    ex_int(&kw, 10);
+    tr_mp_pack_kv_int(&kw.pk, "data", 10);
     tr_ctx_t *ctx;
     tr_buf_t first;
     rc = tr_portal_open_context(p, "pingpong_mod", "simple_rpc", kw.sb.data, kw.sb.size, NULL, &ctx, &first, &err,

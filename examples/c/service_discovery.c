@@ -11,8 +11,7 @@ static void hello(tr_portal_t *p, const char *other) {
     ex_pack_t kw;
     ex_pack_init(&kw);
     msgpack_pack_map(&kw.pk, 1);
-    ex_str(&kw, "other");
-    ex_str(&kw, other);
+    tr_mp_pack_kv_str(&kw.pk, "other", other);
     tr_buf_t res;
     tr_error_t *err = NULL;
     int rc = tr_portal_run(p, "peers_mod", "say_hello", kw.sb.data, kw.sb.size, &res, &err, 20000);

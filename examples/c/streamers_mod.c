@@ -12,7 +12,7 @@
 static int stream_data(tr_ctx_t *ctx, void *ud) {
     (void)ud;
     ex_obj_t kw;
-    int64_t seed = ex_as_int(ex_get(ex_kwargs(&kw, ctx), "seed"));
+    int64_t seed = ex_as_int(tr_mp_map_get(ex_kwargs(&kw, ctx), "seed"));
     ex_obj_free(&kw);
     int rc = tr_ctx_started(ctx, NULL, 0);
     if (rc) return rc;
@@ -47,8 +47,7 @@ static void *push(void *arg) {
     ex_pack_t kw;
     ex_pack_init(&kw);
     msgpack_pack_map(&kw.pk, 1);
-    ex_str(&kw, "seed");
-    ex_int(&kw, r->seed);
+    tr_mp_pack_kv_int(&kw.pk, "seed", r->seed);
     tr_ctx_opts_t o;
     tr_ctx_opts_init(&o);
     o.allow_overruns = 1; /* let values queue while we pass them on */
@@ -83,7 +82,7 @@ static void *push(void *arg) {
 static int aggregate(tr_ctx_t *ctx, void *ud) {
     (void)ud;
     ex_obj_t kw;
-    int64_t seed = ex_as_int(ex_get(ex_kwargs(&kw, ctx), "seed"));
+    int64_t seed = ex_as_int(tr_mp_map_get(ex_kwargs(&kw, ctx), "seed"));
     ex_obj_free(&kw);
     tr_nursery_t *n;
     int rc = tr_nursery_open(tr_ctx_runtime(ctx), &n);

@@ -13,7 +13,7 @@
 static int compute_square(tr_ctx_t *ctx, void *ud) {
     (void)ud;
     ex_obj_t kw;
-    int64_t x = ex_as_int(ex_get(ex_kwargs(&kw, ctx), "x"));
+    int64_t x = ex_as_int(tr_mp_map_get(ex_kwargs(&kw, ctx), "x"));
     ex_obj_free(&kw);
     printf("%s: squaring %lld\n", tr_runtime_name(tr_ctx_runtime(ctx)), (long long)x);
     fflush(stdout);
@@ -31,8 +31,7 @@ static void *run_in_leaf(void *arg) {
     ex_pack_t kw;
     ex_pack_init(&kw);
     msgpack_pack_map(&kw.pk, 1);
-    ex_str(&kw, "x");
-    ex_int(&kw, j->x);
+    tr_mp_pack_kv_int(&kw.pk, "x", j->x);
     tr_buf_t res;
     j->rc = tr_portal_run(j->leaf, "tree_mod", "compute_square", kw.sb.data, kw.sb.size, &res, NULL, TIMEOUT);
     ex_pack_free(&kw);
@@ -46,7 +45,7 @@ static void *run_in_leaf(void *arg) {
 static int fan_out_squares(tr_ctx_t *ctx, void *ud) {
     (void)ud;
     ex_obj_t kw;
-    const msgpack_object *vals = ex_get(ex_kwargs(&kw, ctx), "vals");
+    const msgpack_object *vals = tr_mp_map_get(ex_kwargs(&kw, ctx), "vals");
     uint32_t nv = vals && vals->type == MSGPACK_OBJECT_ARRAY ? vals->via.array.size : 0;
     job_t *jobs = calloc(nv ? nv : 1, sizeof *jobs);
     for (uint32_t i = 0; i < nv; i++) jobs[i].x = ex_as_int(&vals->via.array.ptr[i]);

@@ -39,16 +39,14 @@ int main(void) {
     for (int i = 0; i < 3; i++) {
         ex_pack_reset(&pt);
         msgpack_pack_map(&pt.pk, 2);
-        ex_str(&pt, "x");
-        ex_int(&pt, i);
-        ex_str(&pt, "y");
-        ex_int(&pt, i);
+        tr_mp_pack_kv_int(&pt.pk, "x", i);
+        tr_mp_pack_kv_int(&pt.pk, "y", i);
         EX_CHECK(tr_stream_send(s, pt.sb.data, pt.sb.size, NULL), "send");
         tr_buf_t b;
         if ((rc = tr_stream_recv(s, &b, &err, 10000))) ex_die("receive", rc, err);
         ex_obj_t d;
         const msgpack_object *dp = ex_unpack(&d, b.data, b.len);
-        int64_t x = ex_as_int(ex_get(dp, "x")), y = ex_as_int(ex_get(dp, "y"));
+        int64_t x = ex_as_int(tr_mp_map_get(dp, "x")), y = ex_as_int(tr_mp_map_get(dp, "y"));
         printf("parent: rx {x = %lld, y = %lld}\n", (long long)x, (long long)y);
         ok = ok && x == 2 * i && y == 2 * i;
         ex_obj_free(&d);
@@ -67,10 +65,8 @@ int main(void) {
     tr_ctx_open_stream(ctx, &s);
     ex_pack_reset(&pt);
     msgpack_pack_map(&pt.pk, 2);
-    ex_str(&pt, "x");
-    ex_str(&pt, "one");
-    ex_str(&pt, "y");
-    ex_int(&pt, 1);
+    tr_mp_pack_kv_str(&pt.pk, "x", "one");
+    tr_mp_pack_kv_int(&pt.pk, "y", 1);
     tr_stream_send(s, pt.sb.data, pt.sb.size, NULL);
     ex_pack_free(&pt);
     rc = tr_ctx_wait_for_result(ctx, &res, &err, 10000);
