@@ -1,13 +1,14 @@
 /* Logging with tractor's levels: one line per record on stderr,
  * "time (actor[uid6], pid) [LEVEL] tractor.module message". */
-#include <stdarg.h>
+#include "core/devx/log.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "core/runtime/rt.h"
+#include "tractor/tractor.h"
 
 static const struct {
     const char *name;
@@ -30,9 +31,7 @@ int tr__log_level_parse(const char *s) {
     return TR_EINVAL;
 }
 
-int tr_log_level_from_name(const char *name) { return tr__log_level_parse(name); }
-
-static void emit(tr_runtime_t *rt, int level, const char *module, const char *msg) {
+static void emit(const tr__logger_t *lg, int level, const char *module, const char *msg) {
     const char *lname = "LOG", *color = "";
     for (size_t i = 0; i < sizeof levels / sizeof *levels; i++)
         if (levels[i].level == level) {
@@ -45,36 +44,25 @@ static void emit(tr_runtime_t *rt, int level, const char *module, const char *ms
     localtime_r(&t, &tm);
     char ts[32];
     strftime(ts, sizeof ts, "%b %d %H:%M:%S", &tm);
-    fprintf(stderr, "%s%s (%s[%.6s], %d) [%s] tractor.%s %s%s\n", tty ? color : "", ts,
-            rt ? rt->aid.name : "-", rt ? rt->aid.uuid : "", (int)getpid(), lname,
-            module ? module : "app", msg, tty ? "\033[0m" : "");
+    const char *name = lg && lg->name ? lg->name : "-";
+    const char *uuid = lg && lg->uuid ? lg->uuid : "";
+    fprintf(stderr, "%s%s (%s[%.6s], %d) [%s] tractor.%s %s%s\n", tty ? color : "", ts, name,
+            uuid, (int)getpid(), lname, module ? module : "app", msg, tty ? "\033[0m" : "");
 }
 
-static void vlog(tr_runtime_t *rt, int level, const char *module, const char *fmt, va_list ap) {
-    int cur = rt ? rt->loglevel : TR_LOG_ERROR;
-    if (level < cur) return;
+static int enabled(const tr__logger_t *lg, int level) {
+    return level >= (lg ? lg->level : TR_LOG_ERROR);
+}
+
+void tr__logv(const tr__logger_t *lg, int level, const char *module, const char *fmt,
+              va_list ap) {
+    if (!enabled(lg, level)) return;
     char buf[2048];
     vsnprintf(buf, sizeof buf, fmt, ap);
-    emit(rt, level, module, buf);
+    emit(lg, level, module, buf);
 }
 
-void tr__log(tr_runtime_t *rt, int level, const char *module, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vlog(rt, level, module, fmt, ap);
-    va_end(ap);
-}
-
-/* The public entry point is the same logger. */
-void tr_log(tr_runtime_t *rt, int level, const char *module, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vlog(rt, level, module, fmt, ap);
-    va_end(ap);
-}
-
-void tr_log_str(tr_runtime_t *rt, int level, const char *module, const char *msg) {
-    int cur = rt ? rt->loglevel : TR_LOG_ERROR;
-    if (level < cur || !msg) return;
-    emit(rt, level, module, msg);
+void tr__log_str(const tr__logger_t *lg, int level, const char *module, const char *msg) {
+    if (!enabled(lg, level) || !msg) return;
+    emit(lg, level, module, msg);
 }

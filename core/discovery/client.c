@@ -48,16 +48,16 @@ static int reg_call(tr_runtime_t *rt, const tr__addr_t *reg, const char *func, c
     int rc = tr__portal_connect_addr(rt, reg, &p, deadline == UINT64_MAX ? 5000 : ms_left(deadline));
     if (rc) return rc;
     tr_error_t *err = NULL;
-    rc = tr_portal_run(p, "self", func, kw ? kw->p : NULL, kw ? kw->len : 0, res, &err,
+    rc = tr__portal_run(p, "self", func, kw ? kw->p : NULL, kw ? kw->len : 0, res, &err,
                        ms_left(deadline));
     if (rc == TR_EREMOTE && err) {
         char as[300];
         tr__addr_format(reg, as, sizeof as);
         TR__LOG(rt, TR_LOG_WARNING, "discovery", "registrar at %s: %s() failed: %s", as, func,
-                tr_error_str(err));
+                tr__error_str(err));
     }
-    tr_error_free(err);
-    tr_portal_release(p);
+    tr__error_free(err);
+    tr__portal_release(p);
     return rc;
 }
 
@@ -90,7 +90,7 @@ static int lookup(tr_runtime_t *rt, const char *name, tr__addr_t *out, int cap, 
         }
         answered = 1;
         int n = decode_addrs(&res, out, cap);
-        tr_buf_release(&res);
+        tr__buf_release(&res);
         if (n > 0) {
             *which = i;
             return n;
@@ -116,7 +116,7 @@ static void delete_addr(tr_runtime_t *rt, int which, const tr__addr_t *a, uint64
     /* bounded even when the caller waits forever */
     uint64_t dl = tr__now_ns() + 2000000000ull;
     if (deadline < dl) dl = deadline;
-    if (reg_call(rt, &rt->reg_addrs[which], "delete_addr", &kw, &res, dl) == 0) tr_buf_release(&res);
+    if (reg_call(rt, &rt->reg_addrs[which], "delete_addr", &kw, &res, dl) == 0) tr__buf_release(&res);
     tr__wbuf_free(&kw);
 }
 
@@ -137,7 +137,7 @@ static int connect_pref(tr_runtime_t *rt, tr__addr_t *v, int n, int which, tr_po
 
 /* ---- public API ------------------------------------------------------- */
 
-int tr_query_actor(tr_runtime_t *rt, const char *name, char *buf, size_t buflen, int timeout_ms) {
+int tr__query_actor(tr_runtime_t *rt, const char *name, char *buf, size_t buflen, int timeout_ms) {
     if (!rt || !name || !*name || !buf || !buflen) return TR_EINVAL;
     uint64_t deadline = tr__deadline(timeout_ms == 0 ? 1000 : timeout_ms);
     tr__addr_t v[TR__REG_MAX_ADDRS];
@@ -149,7 +149,7 @@ int tr_query_actor(tr_runtime_t *rt, const char *name, char *buf, size_t buflen,
     return tr__addr_format(&v[0], buf, buflen);
 }
 
-int tr_find_actor(tr_runtime_t *rt, const char *name, tr_portal_t **out, int timeout_ms) {
+int tr__find_actor(tr_runtime_t *rt, const char *name, tr_portal_t **out, int timeout_ms) {
     if (!rt || !name || !*name || !out) return TR_EINVAL;
     *out = NULL;
     uint64_t deadline = tr__deadline(timeout_ms == 0 ? 1000 : timeout_ms);
@@ -184,12 +184,12 @@ static int nap(tr_runtime_t *rt, int ms, uint64_t deadline) {
     return expired(deadline) ? TR_ETIMEDOUT : 0;
 }
 
-int tr_wait_for_actor(tr_runtime_t *rt, const char *name, tr_portal_t **out, int timeout_ms) {
+int tr__wait_for_actor(tr_runtime_t *rt, const char *name, tr_portal_t **out, int timeout_ms) {
     if (!rt || !name || !*name || !out) return TR_EINVAL;
     *out = NULL;
     if (!have_registry(rt)) return TR_ESTATE;
     if (timeout_ms == 0) { /* poll */
-        int rc = tr_find_actor(rt, name, out, 1000);
+        int rc = tr__find_actor(rt, name, out, 1000);
         return rc == TR_ENOTFOUND ? TR_EAGAIN : rc;
     }
     uint64_t deadline = tr__deadline(timeout_ms);
@@ -210,7 +210,7 @@ int tr_wait_for_actor(tr_runtime_t *rt, const char *name, tr_portal_t **out, int
             tr__wbuf_free(&kw);
             if (n == 0) {
                 n = decode_addrs(&res, v, TR__REG_MAX_ADDRS);
-                tr_buf_release(&res);
+                tr__buf_release(&res);
                 if (n < 0) n = TR_EPROTO;
             } else if (n == TR_ETRANSPORT || n == TR_EREMOTE) {
                 /* registrar down (or restarting): try again shortly */
@@ -233,7 +233,7 @@ int tr_wait_for_actor(tr_runtime_t *rt, const char *name, tr_portal_t **out, int
     }
 }
 
-int tr_get_registry(tr_runtime_t *rt, tr_buf_t *out, int timeout_ms) {
+int tr__get_registry(tr_runtime_t *rt, tr_buf_t *out, int timeout_ms) {
     if (!rt || !out) return TR_EINVAL;
     memset(out, 0, sizeof *out);
     if (rt->is_registrar) return tr__reg_local_dump(rt, out);

@@ -17,7 +17,7 @@ enum {
 #define TR__REG_DEFAULT_PORT 1616
 #define TR__REG_MAX_ADDRS 16 /* addresses kept per uid / returned per query */
 
-/* capi/portal.c */
+/* core/runtime/portal.c */
 int tr__portal_connect_addr(tr_runtime_t *rt, const tr__addr_t *a,
                             tr_portal_t **out, int timeout_ms);
 
@@ -75,5 +75,14 @@ enum { TR__PROBE_ABSENT = 0, TR__PROBE_REGISTRAR = 1, TR__PROBE_OCCUPIED = 2 };
  * peer's Aid goes to *peer when one was received. */
 int tr__probe(const tr__addr_t *a, uint32_t max_frame, tr__aid_info_t *peer,
               char *why, size_t wl);
+
+
+/* ---- entry points of the public layer --------------------------------
+ * capi/ defines each public tr_X over the tr__X here; the contract of each
+ * (blocking, ownership, errors) is tr_X's comment in tractor/tractor.h. */
+int tr__find_actor(tr_runtime_t *rt, const char *name, tr_portal_t **out, int timeout_ms);
+int tr__wait_for_actor(tr_runtime_t *rt, const char *name, tr_portal_t **out, int timeout_ms);
+int tr__query_actor(tr_runtime_t *rt, const char *name, char *buf, size_t buflen, int timeout_ms);
+int tr__get_registry(tr_runtime_t *rt, tr_buf_t *out, int timeout_ms);
 
 #endif

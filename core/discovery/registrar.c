@@ -373,7 +373,7 @@ int tr__registrar_handle(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m)
         tr__addr_format(&a, as, sizeof as);
         if (rc) {
             snprintf(emsg, sizeof emsg, "cannot register '%s' at %s: %s", name, as,
-                     tr_strerror(rc));
+                     tr__strerror(rc));
             reply_error(rt, chan, cid, "RuntimeError", emsg);
             return 1;
         }

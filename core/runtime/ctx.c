@@ -65,7 +65,7 @@ tr_ctx_t *tr__ctx_new(tr_runtime_t *rt, tr__chan_t *chan, int side) {
     return c;
 }
 
-tr_ctx_t *tr_ctx_retain(tr_ctx_t *c) {
+tr_ctx_t *tr__ctx_retain(tr_ctx_t *c) {
     if (c) atomic_fetch_add(&c->refs, 1);
     return c;
 }
@@ -95,14 +95,14 @@ void tr__pending_acks_send(tr__pending_ack_t *acks) {
     pending_acks_free(acks);
 }
 
-void tr_ctx_release(tr_ctx_t *c) {
+void tr__ctx_release(tr_ctx_t *c) {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
     tr__ring_clear(&c->q);
     free(c->q.v);
-    tr_buf_release(&c->first);
-    tr_buf_release(&c->res);
-    tr_error_free(c->error);
-    tr_error_free(c->relay_err);
+    tr__buf_release(&c->first);
+    tr__buf_release(&c->res);
+    tr__error_free(c->error);
+    tr__error_free(c->relay_err);
     free(c->ns);
     free(c->func);
     free(c->kwargs);
@@ -133,7 +133,7 @@ static tr_ctx_t **bucket(tr_runtime_t *rt, int side, tr__str_t cid) {
 
 void tr__ctx_table_add(tr_runtime_t *rt, tr_ctx_t *c) {
     tr_ctx_t **b = bucket(rt, c->side, tr__cstr(c->cid));
-    tr_ctx_retain(c);
+    tr__ctx_retain(c);
     c->next = *b;
     *b = c;
     c->in_table = 1;
@@ -148,7 +148,7 @@ void tr__ctx_table_del(tr_runtime_t *rt, tr_ctx_t *c) {
         if (*b == c) {
             *b = c->next;
             c->in_table = 0;
-            tr_ctx_release(c);
+            tr__ctx_release(c);
             return;
         }
     }
@@ -293,7 +293,7 @@ static void wake_stream(tr_ctx_t *c) {
         if (c->wake_deferred) return;
         if (batch.n < TR__DEFER_MAX) {
             c->wake_deferred = 1;
-            batch.v[batch.n++] = tr_ctx_retain(c);
+            batch.v[batch.n++] = tr__ctx_retain(c);
             return;
         }
     }
@@ -324,7 +324,7 @@ void tr__ctx_batch(tr_runtime_t *rt, int begin) {
         tr_ctx_t *c = batch.v[i];
         if (c->wake_deferred == 2) pthread_cond_broadcast(&c->cond);
         c->wake_deferred = 0;
-        tr_ctx_release(c);
+        tr__ctx_release(c);
     }
     tr__signal_fd(rt);
 }
@@ -334,7 +334,7 @@ static void set_outcome_error(tr_ctx_t *c, tr_error_t *e) {
         c->outcome = TR__OUT_ERROR;
         c->error = e;
     } else {
-        tr_error_free(e); /* never mask the first outcome */
+        tr__error_free(e); /* never mask the first outcome */
     }
 }
 
@@ -593,7 +593,7 @@ void tr__ctx_task_done(tr_ctx_t *c, int rc) {
     int send_stop = c->stream_open && !c->stream_closed && !c->eoc;
     c->stream_closed = 1;
     int cancelled = c->local_cancelled;
-    tr_error_t *remote = c->outcome == TR__OUT_ERROR ? tr_error_copy(c->error) : NULL;
+    tr_error_t *remote = c->outcome == TR__OUT_ERROR ? tr__error_copy(c->error) : NULL;
     tr__pending_ack_t *acks = c->acks;
     c->acks = NULL;
     tr__ctx_table_del(rt, c);
@@ -627,12 +627,12 @@ void tr__ctx_task_done(tr_ctx_t *c, int rc) {
          * kilobytes and end with the line that matters (a fixed buffer cut
          * them); else a line naming the function and its return code */
         char line[300];
-        snprintf(line, sizeof line, "%s.%s returned %d (%s)\n", c->ns, c->func, rc, tr_err_name(rc));
+        snprintf(line, sizeof line, "%s.%s returned %d (%s)\n", c->ns, c->func, rc, tr__err_name(rc));
         tr__send_error(rt, ch, c->cid, c->err_type ? c->err_type : "CError",
-                       c->err_msg ? c->err_msg : tr_strerror(rc),
+                       c->err_msg ? c->err_msg : tr__strerror(rc),
                        c->err_tb && *c->err_tb ? c->err_tb : line);
     }
-    tr_error_free(remote);
+    tr__error_free(remote);
     tr__pending_acks_send(acks);
 
     pthread_mutex_lock(&rt->mu);
@@ -642,5 +642,5 @@ void tr__ctx_task_done(tr_ctx_t *c, int rc) {
     tr_stream_t *own = c->stream;
     c->stream = NULL;
     pthread_mutex_unlock(&rt->mu);
-    if (own) tr_stream_release(own);
+    if (own) tr__stream_release(own);
 }

@@ -1,4 +1,5 @@
-/* Contexts and streams: the caller's and callee's public operations. */
+/* Contexts and streams: the caller's and callee's operations (start, started,
+ * streams, cancel, close, results) behind capi/ctx.c and capi/stream.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,7 @@
 
 int tr__ctx_take_outcome(tr_ctx_t *c, tr_buf_t *result, tr_error_t **err);
 
-void tr_ctx_opts_init(tr_ctx_opts_t *o) {
+void tr__ctx_opts_init(tr_ctx_opts_t *o) {
     memset(o, 0, sizeof *o);
     o->size = sizeof *o;
     o->msg_buffer_size = TR__DEFAULT_BUFSIZE;
@@ -15,7 +16,7 @@ void tr_ctx_opts_init(tr_ctx_opts_t *o) {
 
 static int apply_opts(tr_ctx_t *c, const tr_ctx_opts_t *opts) {
     tr_ctx_opts_t o;
-    tr_ctx_opts_init(&o);
+    tr__ctx_opts_init(&o);
     if (opts) memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
     c->allow_overruns = o.allow_overruns;
     c->bufsize = o.msg_buffer_size > 0 ? o.msg_buffer_size : TR__DEFAULT_BUFSIZE;
@@ -29,7 +30,7 @@ static int apply_opts(tr_ctx_t *c, const tr_ctx_opts_t *opts) {
     return 0;
 }
 
-int tr_portal_start_context(tr_portal_t *p, const char *ns, const char *func, const void *kwargs,
+int tr__portal_start_context(tr_portal_t *p, const char *ns, const char *func, const void *kwargs,
                             size_t kwargs_len, const tr_ctx_opts_t *opts, tr_ctx_t **out) {
     if (!p || !ns || !func || !out) return TR_EINVAL;
     if (!strcmp(p->uuid, p->rt->aid.uuid)) return TR_ESELF;
@@ -40,7 +41,7 @@ int tr_portal_start_context(tr_portal_t *p, const char *ns, const char *func, co
     int rc = apply_opts(c, opts);
     if (!rc) rc = tr__ctx_send_start(c, ns, func, kwargs, kwargs_len);
     if (rc) {
-        tr_ctx_release(c);
+        tr__ctx_release(c);
         return rc;
     }
     *out = c;
@@ -54,11 +55,11 @@ static int mte(tr_ctx_t *c, const char *where, const char *why, tr_error_t **err
     if (err) *err = tr__error_local(TR_EMSGTYPE, "MsgTypeError", msg);
     TR__LOG(c->rt, TR_LOG_ERROR, "ctx", "%s", msg);
     /* a callee that fails on it ships a MsgTypeError to its caller */
-    if (c->side == TR__SIDE_CALLEE && !c->err_type) tr_ctx_set_error(c, "MsgTypeError", msg, NULL);
+    if (c->side == TR__SIDE_CALLEE && !c->err_type) tr__ctx_set_error(c, "MsgTypeError", msg, NULL);
     return TR_EMSGTYPE;
 }
 
-int tr_ctx_wait_started(tr_ctx_t *c, tr_buf_t *first, tr_error_t **err, int timeout_ms) {
+int tr__ctx_wait_started(tr_ctx_t *c, tr_buf_t *first, tr_error_t **err, int timeout_ms) {
     if (first) memset(first, 0, sizeof *first);
     if (err) *err = NULL;
     if (!c || c->side != TR__SIDE_CALLER) return TR_EINVAL;
@@ -89,30 +90,30 @@ int tr_ctx_wait_started(tr_ctx_t *c, tr_buf_t *first, tr_error_t **err, int time
     return rc;
 }
 
-int tr_portal_open_context(tr_portal_t *p, const char *ns, const char *func, const void *kwargs,
+int tr__portal_open_context(tr_portal_t *p, const char *ns, const char *func, const void *kwargs,
                            size_t kwargs_len, const tr_ctx_opts_t *opts, tr_ctx_t **ctx,
                            tr_buf_t *first, tr_error_t **err, int timeout_ms) {
     if (err) *err = NULL;
     if (!ctx) return TR_EINVAL;
     *ctx = NULL;
     tr_ctx_t *c;
-    int rc = tr_portal_start_context(p, ns, func, kwargs, kwargs_len, opts, &c);
+    int rc = tr__portal_start_context(p, ns, func, kwargs, kwargs_len, opts, &c);
     if (rc) return rc;
-    rc = tr_ctx_wait_started(c, first, err, timeout_ms);
+    rc = tr__ctx_wait_started(c, first, err, timeout_ms);
     if (rc) {
         if (rc == TR_ETIMEDOUT || rc == TR_ECANCELLED || rc == TR_EMSGTYPE)
-            tr_ctx_cancel(c, "open_context failed");
+            tr__ctx_cancel(c, "open_context failed");
         pthread_mutex_lock(&c->rt->mu);
         tr__ctx_table_del(c->rt, c);
         pthread_mutex_unlock(&c->rt->mu);
-        tr_ctx_release(c);
+        tr__ctx_release(c);
         return rc;
     }
     *ctx = c;
     return 0;
 }
 
-int tr_ctx_started(tr_ctx_t *c, const void *buf, size_t len) {
+int tr__ctx_started(tr_ctx_t *c, const void *buf, size_t len) {
     if (!c || c->side != TR__SIDE_CALLEE || c->kind != TR_FUNC_CONTEXT) return TR_EINVAL;
     if (buf && tr__mp_validate(buf, len) != 0) return TR_EPROTO;
     tr_runtime_t *rt = c->rt;
@@ -122,7 +123,7 @@ int tr_ctx_started(tr_ctx_t *c, const void *buf, size_t len) {
         char why[200];
         if (tr__pldspec_check(c->spec, (tr__str_t){buf, buf ? len : 0}, why, sizeof why)) {
             pthread_mutex_unlock(&rt->mu);
-            tr_ctx_set_error(c, "MsgTypeError", why, NULL);
+            tr__ctx_set_error(c, "MsgTypeError", why, NULL);
             return TR_EMSGTYPE;
         }
     }
@@ -136,7 +137,7 @@ int tr_ctx_started(tr_ctx_t *c, const void *buf, size_t len) {
     return tr__send_simple(c->chan, c->cid, TR__MSG_STARTED, (tr__str_t){buf, buf ? len : 0}, 0);
 }
 
-int tr_ctx_open_stream(tr_ctx_t *c, tr_stream_t **out) {
+int tr__ctx_open_stream(tr_ctx_t *c, tr_stream_t **out) {
     if (!c || !out) return TR_EINVAL;
     tr_runtime_t *rt = c->rt;
     pthread_mutex_lock(&rt->mu);
@@ -150,7 +151,7 @@ int tr_ctx_open_stream(tr_ctx_t *c, tr_stream_t **out) {
         if (!s) rc = TR_ENOMEM;
         else {
             atomic_init(&s->refs, 2); /* caller + ctx */
-            s->ctx = tr_ctx_retain(c);
+            s->ctx = tr__ctx_retain(c);
             c->stream = s;
             c->stream_open = 1;
             *out = s;
@@ -162,21 +163,21 @@ int tr_ctx_open_stream(tr_ctx_t *c, tr_stream_t **out) {
     return rc;
 }
 
-tr_ctx_t *tr_stream_ctx(tr_stream_t *s) { return s ? s->ctx : NULL; }
+tr_ctx_t *tr__stream_ctx(tr_stream_t *s) { return s ? s->ctx : NULL; }
 
-void tr_stream_release(tr_stream_t *s) {
+void tr__stream_release(tr_stream_t *s) {
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1) return;
     tr__ring_clear(&s->ring);
     free(s->ring.v);
-    tr_ctx_release(s->ctx);
+    tr__ctx_release(s->ctx);
     free(s);
 }
 
 /* An error already delivered to the context (rt->mu held). */
 static int pending_error(tr_ctx_t *c, tr_error_t **err) {
     if (c->outcome == TR__OUT_ERROR) {
-        if (err) *err = tr_error_copy(c->error);
-        int code = tr_error_code(c->error);
+        if (err) *err = tr__error_copy(c->error);
+        int code = tr__error_code(c->error);
         return code ? code : TR_EREMOTE;
     }
     return 0;
@@ -200,7 +201,7 @@ static void enc_yield(tr__wbuf_t *b, void *arg) {
     tr__enc_payload(b, TR__MSG_YIELD, tr__cstr(a->cid), a->pld);
 }
 
-int tr_stream_send(tr_stream_t *s, const void *buf, size_t len, tr_error_t **err) {
+int tr__stream_send(tr_stream_t *s, const void *buf, size_t len, tr_error_t **err) {
     if (err) *err = NULL;
     if (!s) return TR_EINVAL;
     tr_ctx_t *c = s->ctx;
@@ -220,7 +221,7 @@ int tr_stream_send(tr_stream_t *s, const void *buf, size_t len, tr_error_t **err
     return tr__chan_send_enc_flow(c->chan, enc_yield, &a, send_stop, rt);
 }
 
-int tr_stream_recv(tr_stream_t *s, tr_buf_t *out, tr_error_t **err, int timeout_ms) {
+int tr__stream_recv(tr_stream_t *s, tr_buf_t *out, tr_error_t **err, int timeout_ms) {
     if (err) *err = NULL;
     if (!s || !out) return TR_EINVAL;
     memset(out, 0, sizeof *out);
@@ -296,7 +297,7 @@ int tr_stream_recv(tr_stream_t *s, tr_buf_t *out, tr_error_t **err, int timeout_
     return rc;
 }
 
-int tr_stream_close(tr_stream_t *s) {
+int tr__stream_close(tr_stream_t *s) {
     if (!s) return TR_EINVAL;
     tr_ctx_t *c = s->ctx;
     tr_runtime_t *rt = c->rt;
@@ -306,7 +307,7 @@ int tr_stream_close(tr_stream_t *s) {
         for (tr_stream_t **pp = &c->subs; *pp; pp = &(*pp)->next_sub)
             if (*pp == s) {
                 *pp = s->next_sub;
-                tr_stream_release(s);
+                tr__stream_release(s);
                 break;
             }
         pthread_mutex_unlock(&rt->mu);
@@ -330,13 +331,13 @@ int tr_stream_close(tr_stream_t *s) {
     return 0; /* TransportClosed is tolerated here */
 }
 
-int tr_stream_subscribe(tr_stream_t *s, tr_stream_t **out) {
+int tr__stream_subscribe(tr_stream_t *s, tr_stream_t **out) {
     if (!s || !out) return TR_EINVAL;
     tr_ctx_t *c = s->ctx;
     tr_stream_t *sub = calloc(1, sizeof *sub);
     if (!sub) return TR_ENOMEM;
     atomic_init(&sub->refs, 2);
-    sub->ctx = tr_ctx_retain(c);
+    sub->ctx = tr__ctx_retain(c);
     sub->is_sub = 1;
     pthread_mutex_lock(&c->rt->mu);
     sub->next_sub = c->subs;
@@ -352,7 +353,7 @@ int tr_stream_subscribe(tr_stream_t *s, tr_stream_t **out) {
  * already have an outcome (a call abandoned locally). */
 int tr__ctx_cancel_impl(tr_ctx_t *c, const char *reason, int force);
 
-int tr_ctx_cancel(tr_ctx_t *c, const char *reason) { return tr__ctx_cancel_impl(c, reason, 0); }
+int tr__ctx_cancel(tr_ctx_t *c, const char *reason) { return tr__ctx_cancel_impl(c, reason, 0); }
 
 int tr__ctx_cancel_impl(tr_ctx_t *c, const char *reason, int force) {
     if (!c) return TR_EINVAL;
@@ -392,32 +393,32 @@ int tr__ctx_cancel_impl(tr_ctx_t *c, const char *reason, int force) {
         if (rc == TR_ETIMEDOUT)
             TR__LOG(rt, TR_LOG_CANCEL, "ctx", "no CancelAck for %s within 0.616 s", c->cid);
     }
-    if (k) tr_ctx_release(k);
+    if (k) tr__ctx_release(k);
     return rc == TR_ETIMEDOUT ? 0 : rc;
 }
 
-int tr_ctx_close(tr_ctx_t *c, int block_error) {
+int tr__ctx_close(tr_ctx_t *c, int block_error) {
     if (!c) return TR_EINVAL;
     if (c->side != TR__SIDE_CALLER) return TR_EINVAL;
     tr_runtime_t *rt = c->rt;
-    if (block_error) tr_ctx_cancel(c, "the caller's block raised");
+    if (block_error) tr__ctx_cancel(c, "the caller's block raised");
     pthread_mutex_lock(&rt->mu);
     tr_stream_t *s = c->stream && !c->stream->closed ? c->stream : NULL;
     pthread_mutex_unlock(&rt->mu);
-    if (s) tr_stream_close(s);
+    if (s) tr__stream_close(s);
     pthread_mutex_lock(&rt->mu);
     /* a cancelled asyncfunc call sends nothing more (as tractor): do not
      * wait 2 s for an outcome that will not come */
     int wait_ms = block_error ? (c->kind == TR_FUNC_ASYNCFUNC ? 0 : 2000) : -1;
     int rc = tr__ctx_wait_outcome(c, tr__deadline(wait_ms), 0);
     if (rc == TR_EAGAIN) rc = TR_ETIMEDOUT;
-    if (rc == 0 && c->outcome == TR__OUT_ERROR && !c->cancel_acked) rc = tr_error_code(c->error);
+    if (rc == 0 && c->outcome == TR__OUT_ERROR && !c->cancel_acked) rc = tr__error_code(c->error);
     tr__ctx_table_del(rt, c);
     tr_stream_t *own = c->stream;
     c->stream = NULL;
     pthread_mutex_unlock(&rt->mu);
-    if (own) tr_stream_release(own);
-    tr_ctx_release(c);
+    if (own) tr__stream_release(own);
+    tr__ctx_release(c);
     return rc;
 }
 
@@ -431,12 +432,12 @@ int tr_ctx_close(tr_ctx_t *c, int block_error) {
         pthread_mutex_unlock(&c->rt->mu);       \
         return v;                               \
     }
-LOCKED_INT(tr_ctx_has_outcome, c->outcome != TR__OUT_NONE)
-LOCKED_INT(tr_ctx_cancel_called, c->cancel_called || c->local_cancelled)
-LOCKED_INT(tr_ctx_cancel_acked, c->cancel_acked)
+LOCKED_INT(tr__ctx_has_outcome, c->outcome != TR__OUT_NONE)
+LOCKED_INT(tr__ctx_cancel_called, c->cancel_called || c->local_cancelled)
+LOCKED_INT(tr__ctx_cancel_acked, c->cancel_acked)
 #undef LOCKED_INT
 
-int tr_ctx_canceller(tr_ctx_t *c, const char **name, const char **uuid) {
+int tr__ctx_canceller(tr_ctx_t *c, const char **name, const char **uuid) {
     if (!c) return 0;
     pthread_mutex_lock(&c->rt->mu);
     int has = c->has_canceller;
@@ -446,16 +447,16 @@ int tr_ctx_canceller(tr_ctx_t *c, const char **name, const char **uuid) {
     return has;
 }
 
-const char *tr_ctx_cid(tr_ctx_t *c) { return c ? c->cid : NULL; }
-const char *tr_ctx_ns(tr_ctx_t *c) { return c ? c->ns : NULL; }
-const char *tr_ctx_func(tr_ctx_t *c) { return c ? c->func : NULL; }
-int tr_ctx_kind(tr_ctx_t *c) { return c ? c->kind : TR_EINVAL; }
-void *tr_ctx_userdata(tr_ctx_t *c) { return c ? c->ud : NULL; }
-const char *tr_ctx_peer_name(tr_ctx_t *c) { return c ? c->peer_name : NULL; }
-const char *tr_ctx_peer_uuid(tr_ctx_t *c) { return c ? c->peer_uuid : NULL; }
-tr_runtime_t *tr_ctx_runtime(tr_ctx_t *c) { return c ? c->rt : NULL; }
+const char *tr__ctx_cid(tr_ctx_t *c) { return c ? c->cid : NULL; }
+const char *tr__ctx_ns(tr_ctx_t *c) { return c ? c->ns : NULL; }
+const char *tr__ctx_func(tr_ctx_t *c) { return c ? c->func : NULL; }
+int tr__ctx_kind(tr_ctx_t *c) { return c ? c->kind : TR_EINVAL; }
+void *tr__ctx_userdata(tr_ctx_t *c) { return c ? c->ud : NULL; }
+const char *tr__ctx_peer_name(tr_ctx_t *c) { return c ? c->peer_name : NULL; }
+const char *tr__ctx_peer_uuid(tr_ctx_t *c) { return c ? c->peer_uuid : NULL; }
+tr_runtime_t *tr__ctx_runtime(tr_ctx_t *c) { return c ? c->rt : NULL; }
 
-int tr_ctx_kwargs(tr_ctx_t *c, const void **buf, size_t *len) {
+int tr__ctx_kwargs(tr_ctx_t *c, const void **buf, size_t *len) {
     if (!c || !buf || !len || c->side != TR__SIDE_CALLEE) return TR_EINVAL;
     static const uint8_t empty_map = 0x80;
     *buf = c->kwargs_len ? c->kwargs : &empty_map;
@@ -463,13 +464,13 @@ int tr_ctx_kwargs(tr_ctx_t *c, const void **buf, size_t *len) {
     return 0;
 }
 
-int tr_ctx_set_result(tr_ctx_t *c, const void *buf, size_t len) {
+int tr__ctx_set_result(tr_ctx_t *c, const void *buf, size_t len) {
     if (!c || c->side != TR__SIDE_CALLEE) return TR_EINVAL;
     if (buf && tr__mp_validate(buf, len) != 0) return TR_EPROTO;
     if (c->spec && c->kind == TR_FUNC_CONTEXT) {
         char why[200];
         if (tr__pldspec_check(c->spec, (tr__str_t){buf, buf ? len : 0}, why, sizeof why)) {
-            tr_ctx_set_error(c, "MsgTypeError", why, NULL);
+            tr__ctx_set_error(c, "MsgTypeError", why, NULL);
             return TR_EMSGTYPE;
         }
     }
@@ -479,7 +480,7 @@ int tr_ctx_set_result(tr_ctx_t *c, const void *buf, size_t len) {
     return c->result.oom ? TR_ENOMEM : 0;
 }
 
-int tr_ctx_set_error(tr_ctx_t *c, const char *type, const char *message, const char *tb) {
+int tr__ctx_set_error(tr_ctx_t *c, const char *type, const char *message, const char *tb) {
     if (!c || c->side != TR__SIDE_CALLEE) return TR_EINVAL;
     free(c->err_type);
     free(c->err_msg);
@@ -490,14 +491,14 @@ int tr_ctx_set_error(tr_ctx_t *c, const char *type, const char *message, const c
     return 0;
 }
 
-int tr_ctx_set_remote_error(tr_ctx_t *c, const tr_error_t *e) {
+int tr__ctx_set_remote_error(tr_ctx_t *c, const tr_error_t *e) {
     if (!c || !e || c->side != TR__SIDE_CALLEE) return TR_EINVAL;
-    tr_error_free(c->relay_err);
-    c->relay_err = tr_error_copy(e);
+    tr__error_free(c->relay_err);
+    c->relay_err = tr__error_copy(e);
     return 0;
 }
 
-int tr_ctx_limit_plds(tr_ctx_t *c, const char *spec) {
+int tr__ctx_limit_plds(tr_ctx_t *c, const char *spec) {
     if (!c) return TR_EINVAL;
     tr__pldspec_t *s = NULL;
     char err[200];
@@ -509,7 +510,7 @@ int tr_ctx_limit_plds(tr_ctx_t *c, const char *spec) {
     return 0;
 }
 
-int tr_ctx_set_overruns(tr_ctx_t *c, int allow, int msg_buffer_size) {
+int tr__ctx_set_overruns(tr_ctx_t *c, int allow, int msg_buffer_size) {
     if (!c) return TR_EINVAL;
     pthread_mutex_lock(&c->rt->mu);
     c->allow_overruns = allow != 0;

@@ -62,9 +62,9 @@ tr_error_t *tr__error_local(int code, const char *type, const char *msg) {
     tr_error_t *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->code = code;
-    r->type = tr__strdup(type ? type : tr_err_name(code));
+    r->type = tr__strdup(type ? type : tr__err_name(code));
     r->src_type = tr__strdup(r->type);
-    r->message = tr__strdup(msg ? msg : tr_strerror(code));
+    r->message = tr__strdup(msg ? msg : tr__strerror(code));
     r->tb = tr__strdup("");
     return r;
 }
@@ -87,7 +87,7 @@ tr_error_t *tr__error_group(tr_error_t **v, size_t n) {
 
 static char *maybe_dup(const char *s) { return s ? strdup(s) : NULL; }
 
-tr_error_t *tr_error_copy(const tr_error_t *e) {
+tr_error_t *tr__error_copy(const tr_error_t *e) {
     if (!e) return NULL;
     tr_error_t *r = calloc(1, sizeof *r);
     if (!r) return NULL;
@@ -114,13 +114,13 @@ tr_error_t *tr_error_copy(const tr_error_t *e) {
     }
     if (e->n_group) {
         r->group = calloc(e->n_group, sizeof *r->group);
-        for (size_t i = 0; i < e->n_group; i++) r->group[i] = tr_error_copy(e->group[i]);
+        for (size_t i = 0; i < e->n_group; i++) r->group[i] = tr__error_copy(e->group[i]);
         r->n_group = e->n_group;
     }
     return r;
 }
 
-void tr_error_free(tr_error_t *e) {
+void tr__error_free(tr_error_t *e) {
     if (!e) return;
     free(e->type);
     free(e->src_type);
@@ -139,45 +139,45 @@ void tr_error_free(tr_error_t *e) {
     }
     free(e->relay_name);
     free(e->relay_uuid);
-    for (size_t i = 0; i < e->n_group; i++) tr_error_free(e->group[i]);
+    for (size_t i = 0; i < e->n_group; i++) tr__error_free(e->group[i]);
     free(e->group);
     free(e->summary);
     free(e);
 }
 
 void tr__error_set_out(tr_error_t **out, tr_error_t *e) {
-    if (out) *out = e ? tr_error_copy(e) : NULL;
+    if (out) *out = e ? tr__error_copy(e) : NULL;
 }
 
 #define GETTER(fn, field)                                   \
     const char *fn(const tr_error_t *e) { return e ? e->field : NULL; }
-GETTER(tr_error_type, type)
-GETTER(tr_error_src_type, src_type)
-GETTER(tr_error_message, message)
-GETTER(tr_error_traceback, tb)
-GETTER(tr_error_src_name, src_name)
-GETTER(tr_error_src_uuid, src_uuid)
-GETTER(tr_error_canceller_name, canceller_name)
-GETTER(tr_error_canceller_uuid, canceller_uuid)
-GETTER(tr_error_sender_name, sender_name)
-GETTER(tr_error_sender_uuid, sender_uuid)
-GETTER(tr_error_cid, cid)
+GETTER(tr__error_type, type)
+GETTER(tr__error_src_type, src_type)
+GETTER(tr__error_message, message)
+GETTER(tr__error_traceback, tb)
+GETTER(tr__error_src_name, src_name)
+GETTER(tr__error_src_uuid, src_uuid)
+GETTER(tr__error_canceller_name, canceller_name)
+GETTER(tr__error_canceller_uuid, canceller_uuid)
+GETTER(tr__error_sender_name, sender_name)
+GETTER(tr__error_sender_uuid, sender_uuid)
+GETTER(tr__error_cid, cid)
 #undef GETTER
 
-int tr_error_code(const tr_error_t *e) { return e ? e->code : 0; }
-size_t tr_error_relay_len(const tr_error_t *e) { return e ? e->n_relay : 0; }
-const char *tr_error_relay_name(const tr_error_t *e, size_t i) {
+int tr__error_code(const tr_error_t *e) { return e ? e->code : 0; }
+size_t tr__error_relay_len(const tr_error_t *e) { return e ? e->n_relay : 0; }
+const char *tr__error_relay_name(const tr_error_t *e, size_t i) {
     return e && i < e->n_relay ? e->relay_name[i] : NULL;
 }
-const char *tr_error_relay_uuid(const tr_error_t *e, size_t i) {
+const char *tr__error_relay_uuid(const tr_error_t *e, size_t i) {
     return e && i < e->n_relay ? e->relay_uuid[i] : NULL;
 }
-size_t tr_error_group_len(const tr_error_t *e) { return e ? e->n_group : 0; }
-const tr_error_t *tr_error_group_at(const tr_error_t *e, size_t i) {
+size_t tr__error_group_len(const tr_error_t *e) { return e ? e->n_group : 0; }
+const tr_error_t *tr__error_group_at(const tr_error_t *e, size_t i) {
     return e && i < e->n_group ? e->group[i] : NULL;
 }
 
-const char *tr_error_str(const tr_error_t *e) {
+const char *tr__error_str(const tr_error_t *e) {
     if (!e) return NULL;
     tr_error_t *m = (tr_error_t *)e; /* the summary is a lazily built cache */
     if (m->summary) return m->summary;

@@ -1,4 +1,5 @@
-/* Version, error names, buffers, function registration, C modules. */
+/* Version, error names, buffers, function registration, C modules (behind
+ * capi/misc.c and capi/runtime.c). */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,12 @@
 #define TR__STR2(x) #x
 #define TR__STRV(x) TR__STR2(x)
 
-const char *tr_version(void) {
+const char *tr__version(void) {
     return TR__STRV(TR_VERSION_MAJOR) "." TR__STRV(TR_VERSION_MINOR) "." TR__STRV(TR_VERSION_PATCH);
 }
-unsigned tr_version_hex(void) { return TR_VERSION_HEX; }
+unsigned tr__version_hex(void) { return TR_VERSION_HEX; }
 
-const char *tr_strerror(int err) {
+const char *tr__strerror(int err) {
     switch (err) {
 #define XX(name, code, text) case TR_##name: return text;
         TR_ERRNO_MAP(XX)
@@ -24,7 +25,7 @@ const char *tr_strerror(int err) {
     }
 }
 
-const char *tr_err_name(int err) {
+const char *tr__err_name(int err) {
     switch (err) {
 #define XX(name, code, text) case TR_##name: return "TR_" #name;
         TR_ERRNO_MAP(XX)
@@ -34,13 +35,13 @@ const char *tr_err_name(int err) {
     }
 }
 
-void tr_buf_release(tr_buf_t *b) {
+void tr__buf_release(tr_buf_t *b) {
     if (!b) return;
     if (b->_ref) tr__chunk_release((tr__chunk_t *)b->_ref);
     memset(b, 0, sizeof *b);
 }
 
-int tr_register_func(tr_runtime_t *rt, const char *ns, const char *name, tr_functype_t kind,
+int tr__register_func(tr_runtime_t *rt, const char *ns, const char *name, tr_functype_t kind,
                      tr_func_t fn, void *ud, const char *pld_spec) {
     if (!rt || !ns || !name || !fn || !*ns || !*name) return TR_EINVAL;
     if (!strcmp(ns, "self")) return TR_EINVAL;
@@ -78,7 +79,7 @@ int tr_register_func(tr_runtime_t *rt, const char *ns, const char *name, tr_func
     return 0;
 }
 
-int tr_load_c_module(tr_runtime_t *rt, const char *name, char *errbuf, size_t errlen) {
+int tr__load_c_module(tr_runtime_t *rt, const char *name, char *errbuf, size_t errlen) {
     if (!rt || !name || !*name) return TR_EINVAL;
     char sym[256], base[256];
     snprintf(base, sizeof base, "%s", name);
@@ -121,6 +122,6 @@ int tr_load_c_module(tr_runtime_t *rt, const char *name, char *errbuf, size_t er
         return TR_ENOTFOUND;
     }
     int rc = init(rt);
-    if (rc && errbuf) snprintf(errbuf, errlen, "`%s` failed: %s", sym, tr_strerror(rc));
+    if (rc && errbuf) snprintf(errbuf, errlen, "`%s` failed: %s", sym, tr__strerror(rc));
     return rc;
 }

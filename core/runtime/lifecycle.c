@@ -17,7 +17,7 @@ void tr__nurseries_close_all(tr_runtime_t *rt);
 
 static atomic_int the_runtime_open;
 
-void tr_runtime_opts_init(tr_runtime_opts_t *o) {
+void tr__runtime_opts_init(tr_runtime_opts_t *o) {
     memset(o, 0, sizeof *o);
     o->size = sizeof *o;
     o->handle_signals = 1;
@@ -176,11 +176,11 @@ int tr__runtime_listen(tr_runtime_t *rt, const tr__addr_t *a, char *err, size_t 
 extern int tr__discovery_boot(tr_runtime_t *rt, const char *registry_addrs, char *err,
                               size_t errlen);
 
-int tr_runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out) {
+int tr__runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out) {
     if (!out) return TR_EINVAL;
     *out = NULL;
     tr_runtime_opts_t o;
-    tr_runtime_opts_init(&o);
+    tr__runtime_opts_init(&o);
     if (opts) {
         if (opts->size < offsetof(tr_runtime_opts_t, child_argc)) return TR_EINVAL;
         memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
@@ -301,7 +301,7 @@ int tr_runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out) {
     *out = rt;
     return 0;
 fail:
-    tr_runtime_close(rt);
+    tr__runtime_close(rt);
     return rc;
 fail_early:
     free(rt->module_path);
@@ -315,7 +315,7 @@ static void cmd_resume_parent(tr_runtime_t *rt, void *arg) {
     if (rt->parent) tr__chan_resume(rt->parent);
 }
 
-int tr_runtime_serve(tr_runtime_t *rt) {
+int tr__runtime_serve(tr_runtime_t *rt) {
     if (!rt) return TR_EINVAL;
     if (rt->serving) return TR_ESTATE;
     char err[256];
@@ -333,7 +333,7 @@ int tr_runtime_serve(tr_runtime_t *rt) {
     return 0;
 }
 
-int tr_runtime_wait(tr_runtime_t *rt, int timeout_ms) {
+int tr__runtime_wait(tr_runtime_t *rt, int timeout_ms) {
     if (!rt) return TR_EINVAL;
     uint64_t dl = tr__deadline(timeout_ms);
     pthread_mutex_lock(&rt->mu);
@@ -348,7 +348,7 @@ int tr_runtime_wait(tr_runtime_t *rt, int timeout_ms) {
     return rc;
 }
 
-int tr_runtime_cancel(tr_runtime_t *rt) {
+int tr__runtime_cancel(tr_runtime_t *rt) {
     if (!rt) return TR_EINVAL;
     pthread_mutex_lock(&rt->mu);
     tr__runtime_cancel_locked(rt, "local", rt->aid.name, rt->aid.uuid);
@@ -356,7 +356,7 @@ int tr_runtime_cancel(tr_runtime_t *rt) {
     return 0;
 }
 
-int tr_runtime_cancelled(tr_runtime_t *rt) {
+int tr__runtime_cancelled(tr_runtime_t *rt) {
     if (!rt) return 0;
     pthread_mutex_lock(&rt->mu);
     int c = rt->cancelled;
@@ -364,9 +364,9 @@ int tr_runtime_cancelled(tr_runtime_t *rt) {
     return c;
 }
 
-const char *tr_runtime_cancel_reason(tr_runtime_t *rt) { return rt ? rt->cancel_reason : NULL; }
+const char *tr__runtime_cancel_reason(tr_runtime_t *rt) { return rt ? rt->cancel_reason : NULL; }
 
-int tr_runtime_boot_failed(tr_runtime_t *rt, const char *type, const char *message,
+int tr__runtime_boot_failed(tr_runtime_t *rt, const char *type, const char *message,
                            const char *tb) {
     if (!rt || !rt->is_child || !rt->parent) return TR_ESTATE;
     return tr__send_error(rt, rt->parent, NULL, type ? type : "ModuleNotFoundError", message,
@@ -392,7 +392,7 @@ static void cmd_close_all(tr_runtime_t *rt, void *arg) {
     }
 }
 
-int tr_runtime_close(tr_runtime_t *rt) {
+int tr__runtime_close(tr_runtime_t *rt) {
     if (!rt) return TR_EINVAL;
     pthread_mutex_lock(&rt->mu);
     rt->closing = 1;
@@ -457,21 +457,21 @@ int tr_runtime_close(tr_runtime_t *rt) {
 
 /* ---- accessors ---------------------------------------------------------- */
 
-size_t tr_runtime_enabled_module_count(tr_runtime_t *rt) { return rt ? rt->n_enabled_modules : 0; }
-const char *tr_runtime_enabled_module(tr_runtime_t *rt, size_t i) {
+size_t tr__runtime_enabled_module_count(tr_runtime_t *rt) { return rt ? rt->n_enabled_modules : 0; }
+const char *tr__runtime_enabled_module(tr_runtime_t *rt, size_t i) {
     return rt && i < rt->n_enabled_modules ? rt->enabled_modules[i] : NULL;
 }
-const char *tr_runtime_name(tr_runtime_t *rt) { return rt ? rt->aid.name : NULL; }
-const char *tr_runtime_uuid(tr_runtime_t *rt) { return rt ? rt->aid.uuid : NULL; }
-int tr_runtime_is_registrar(tr_runtime_t *rt) { return rt ? rt->is_registrar : 0; }
-int tr_runtime_is_child(tr_runtime_t *rt) { return rt ? rt->is_child : 0; }
-int tr_runtime_loglevel(tr_runtime_t *rt) { return rt ? rt->loglevel : TR_LOG_ERROR; }
-int tr_runtime_fd(tr_runtime_t *rt) { return rt ? rt->efd : -1; }
-void tr_runtime_fd_clear(tr_runtime_t *rt) {
+const char *tr__runtime_name(tr_runtime_t *rt) { return rt ? rt->aid.name : NULL; }
+const char *tr__runtime_uuid(tr_runtime_t *rt) { return rt ? rt->aid.uuid : NULL; }
+int tr__runtime_is_registrar(tr_runtime_t *rt) { return rt ? rt->is_registrar : 0; }
+int tr__runtime_is_child(tr_runtime_t *rt) { return rt ? rt->is_child : 0; }
+int tr__runtime_loglevel(tr_runtime_t *rt) { return rt ? rt->loglevel : TR_LOG_ERROR; }
+int tr__runtime_fd(tr_runtime_t *rt) { return rt ? rt->efd : -1; }
+void tr__runtime_fd_clear(tr_runtime_t *rt) {
     if (rt) tr__efd_clear(rt);
 }
 
-int tr_runtime_addr(tr_runtime_t *rt, char *buf, size_t len) {
+int tr__runtime_addr(tr_runtime_t *rt, char *buf, size_t len) {
     if (!rt || !buf) return TR_EINVAL;
     if (rt->n_listeners == 0) return TR_ESTATE;
     return tr__addr_format(&rt->listeners[0].addr, buf, len);

@@ -25,7 +25,7 @@ static void cmd_close_chan(tr_runtime_t *rt, void *arg) {
     tr__chan_release(c);
 }
 
-void tr_portal_release(tr_portal_t *p) {
+void tr__portal_release(tr_portal_t *p) {
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
     if (p->owns_chan) {
         tr__chan_retain(p->chan);
@@ -35,20 +35,20 @@ void tr_portal_release(tr_portal_t *p) {
     free(p);
 }
 
-const char *tr_portal_name(tr_portal_t *p) { return p ? p->name : NULL; }
-const char *tr_portal_uuid(tr_portal_t *p) { return p ? p->uuid : NULL; }
-int tr_portal_pid(tr_portal_t *p) {
+const char *tr__portal_name(tr_portal_t *p) { return p ? p->name : NULL; }
+const char *tr__portal_uuid(tr_portal_t *p) { return p ? p->uuid : NULL; }
+int tr__portal_pid(tr_portal_t *p) {
     if (!p) return 0;
     pthread_mutex_lock(&p->rt->mu);
     int pid = p->child ? p->child->pid : 0;
     pthread_mutex_unlock(&p->rt->mu);
     return pid;
 }
-int tr_portal_connected(tr_portal_t *p) { return p && tr__chan_alive(p->chan); }
+int tr__portal_connected(tr_portal_t *p) { return p && tr__chan_alive(p->chan); }
 
 static int is_self(tr_portal_t *p) { return !strcmp(p->uuid, p->rt->aid.uuid); }
 
-int tr_portal_start_call(tr_portal_t *p, const char *ns, const char *func, const void *kwargs,
+int tr__portal_start_call(tr_portal_t *p, const char *ns, const char *func, const void *kwargs,
                          size_t kwargs_len, tr_ctx_t **out) {
     if (!p || !ns || !func || !out) return TR_EINVAL;
     if (kwargs && tr__mp_validate(kwargs, kwargs_len) != 0) return TR_EPROTO;
@@ -58,7 +58,7 @@ int tr_portal_start_call(tr_portal_t *p, const char *ns, const char *func, const
     c->kind = TR_FUNC_ASYNCFUNC;
     int rc = tr__ctx_send_start(c, ns, func, kwargs, kwargs_len);
     if (rc) {
-        tr_ctx_release(c);
+        tr__ctx_release(c);
         return rc;
     }
     *out = c;
@@ -74,12 +74,12 @@ int tr__ctx_take_outcome(tr_ctx_t *c, tr_buf_t *result, tr_error_t **err) {
         }
         return 0;
     }
-    if (err) *err = tr_error_copy(c->error);
-    int code = tr_error_code(c->error);
+    if (err) *err = tr__error_copy(c->error);
+    int code = tr__error_code(c->error);
     return code ? code : TR_EREMOTE;
 }
 
-int tr_ctx_wait_for_result(tr_ctx_t *c, tr_buf_t *result, tr_error_t **err, int timeout_ms) {
+int tr__ctx_wait_for_result(tr_ctx_t *c, tr_buf_t *result, tr_error_t **err, int timeout_ms) {
     if (result) memset(result, 0, sizeof *result);
     if (err) *err = NULL;
     if (!c || c->side != TR__SIDE_CALLER) return TR_EINVAL;
@@ -97,18 +97,18 @@ int tr_ctx_wait_for_result(tr_ctx_t *c, tr_buf_t *result, tr_error_t **err, int 
     return rc;
 }
 
-int tr_ctx_result(tr_ctx_t *c, tr_buf_t *result, tr_error_t **err, int timeout_ms) {
-    return tr_ctx_wait_for_result(c, result, err, timeout_ms);
+int tr__ctx_result(tr_ctx_t *c, tr_buf_t *result, tr_error_t **err, int timeout_ms) {
+    return tr__ctx_wait_for_result(c, result, err, timeout_ms);
 }
 
-int tr_portal_run(tr_portal_t *p, const char *ns, const char *func, const void *kwargs,
+int tr__portal_run(tr_portal_t *p, const char *ns, const char *func, const void *kwargs,
                   size_t kwargs_len, tr_buf_t *result, tr_error_t **err, int timeout_ms) {
     if (result) memset(result, 0, sizeof *result);
     if (err) *err = NULL;
     tr_ctx_t *c;
-    int rc = tr_portal_start_call(p, ns, func, kwargs, kwargs_len, &c);
+    int rc = tr__portal_start_call(p, ns, func, kwargs, kwargs_len, &c);
     if (rc) return rc;
-    rc = tr_ctx_wait_for_result(c, result, err, timeout_ms);
+    rc = tr__ctx_wait_for_result(c, result, err, timeout_ms);
     if (rc == TR_ETIMEDOUT || rc == TR_ECANCELLED || rc == TR_EPROTO) {
         /* abandon the call: ask the callee to stop it */
         extern int tr__ctx_cancel_impl(tr_ctx_t *, const char *, int);
@@ -117,25 +117,25 @@ int tr_portal_run(tr_portal_t *p, const char *ns, const char *func, const void *
     pthread_mutex_lock(&c->rt->mu);
     tr__ctx_table_del(c->rt, c);
     pthread_mutex_unlock(&c->rt->mu);
-    tr_ctx_release(c);
+    tr__ctx_release(c);
     return rc;
 }
 
-int tr_portal_wait_for_result(tr_portal_t *p, tr_buf_t *result, tr_error_t **err,
+int tr__portal_wait_for_result(tr_portal_t *p, tr_buf_t *result, tr_error_t **err,
                               int timeout_ms) {
     if (result) memset(result, 0, sizeof *result);
     if (err) *err = NULL;
     if (!p) return TR_EINVAL;
     pthread_mutex_lock(&p->rt->mu);
-    tr_ctx_t *c = p->child ? tr_ctx_retain(p->child->ria_ctx) : NULL;
+    tr_ctx_t *c = p->child ? tr__ctx_retain(p->child->ria_ctx) : NULL;
     pthread_mutex_unlock(&p->rt->mu);
     if (!c) return TR_ESTATE; /* not a run_in_actor portal */
-    int rc = tr_ctx_wait_for_result(c, result, err, timeout_ms);
-    tr_ctx_release(c);
+    int rc = tr__ctx_wait_for_result(c, result, err, timeout_ms);
+    tr__ctx_release(c);
     return rc;
 }
 
-int tr_portal_cancel_actor(tr_portal_t *p, int timeout_ms) {
+int tr__portal_cancel_actor(tr_portal_t *p, int timeout_ms) {
     if (!p) return TR_EINVAL;
     if (!tr__chan_alive(p->chan)) return TR_ETRANSPORT; /* nothing to wait for */
     tr_ctx_t *c = tr__ctx_new(p->rt, p->chan, TR__SIDE_CALLER);
@@ -145,12 +145,12 @@ int tr_portal_cancel_actor(tr_portal_t *p, int timeout_ms) {
     if (rc == 0) {
         pthread_mutex_lock(&p->rt->mu);
         rc = tr__ctx_wait_outcome(c, tr__deadline(timeout_ms < 0 ? 500 : timeout_ms), 0);
-        if (rc == 0 && c->outcome == TR__OUT_ERROR) rc = tr_error_code(c->error);
+        if (rc == 0 && c->outcome == TR__OUT_ERROR) rc = tr__error_code(c->error);
         if (rc == TR_EAGAIN) rc = TR_ETIMEDOUT;
         tr__ctx_table_del(p->rt, c);
         pthread_mutex_unlock(&p->rt->mu);
     }
-    tr_ctx_release(c);
+    tr__ctx_release(c);
     return rc;
 }
 
@@ -233,7 +233,7 @@ int tr__portal_connect_addr(tr_runtime_t *rt, const tr__addr_t *a, tr_portal_t *
     return 0;
 }
 
-int tr_portal_connect(tr_runtime_t *rt, const char *addr, tr_portal_t **out, int timeout_ms) {
+int tr__portal_connect(tr_runtime_t *rt, const char *addr, tr_portal_t **out, int timeout_ms) {
     if (!rt || !addr || !out) return TR_EINVAL;
     tr__addr_t a;
     char err[200];

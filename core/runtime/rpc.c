@@ -160,7 +160,7 @@ void tr__rpc_on_start(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
     c->kwargs_len = s->kwargs.n;
     if (tr__ctx_lookup(rt, TR__SIDE_CALLEE, m->cid)) {
         pthread_mutex_unlock(&rt->mu);
-        tr_ctx_release(c);
+        tr__ctx_release(c);
         tr__send_error(rt, chan, cid, "RuntimeError", "duplicate context id", "");
         return;
     }
@@ -169,7 +169,7 @@ void tr__rpc_on_start(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m,
                     f->kind == TR_FUNC_CONTEXT ? TR__STR("context") : TR__STR("asyncfunc"), 0);
     tr__task_submit(rt, c);
     pthread_mutex_unlock(&rt->mu);
-    tr_ctx_release(c);
+    tr__ctx_release(c);
 }
 
 /* ---- channel callbacks ------------------------------------------------ */
@@ -215,7 +215,7 @@ static void on_msg(tr__chan_t *c, const tr__msg_t *m, tr__chunk_t *chunk, tr__st
             /* channel-wide error: fail everything on the channel */
             tr_error_t *e = tr__error_from_msg(&m->u.error, NULL);
             TR__LOG(rt, TR_LOG_ERROR, "ipc", "channel error from '%s': %s", c->peer.name,
-                    e ? tr_error_str(e) : "?");
+                    e ? tr__error_str(e) : "?");
             pthread_mutex_lock(&rt->mu);
             extern void tr__spawn_on_chan_error(tr_runtime_t *, tr__chan_t *, tr_error_t *);
             tr__spawn_on_chan_error(rt, c, e);
@@ -235,7 +235,7 @@ static void on_bad_frame(tr__chan_t *c, int code, const char *why, tr__str_t bod
     (void)body;
     tr_runtime_t *rt = c->owner;
     TR__LOG(rt, TR_LOG_ERROR, "ipc", "bad frame from '%s' (%s): %s", c->peer.name,
-            tr_err_name(code), why);
+            tr__err_name(code), why);
     /* Tell the peer (tractor relays a MsgTypeError); keep the channel. */
     char msg[300];
     snprintf(msg, sizeof msg, "actor '%s' could not decode a frame: %s", rt->aid.name, why);
@@ -330,7 +330,7 @@ static void on_child_spawnspec(tr_runtime_t *rt, tr__chan_t *c, const tr__msg_t 
         rt->boot_state = 1;
     }
     rt->got_spawnspec = 1;
-    tr__chan_pause(c); /* requests wait in the socket until tr_runtime_serve */
+    tr__chan_pause(c); /* requests wait in the socket until tr__runtime_serve */
     pthread_cond_broadcast(&rt->wait_cond);
     pthread_mutex_unlock(&rt->mu);
 }

@@ -1,9 +1,10 @@
 /* The runtime: its I/O thread, the command queue, waits and cancellation
- * points, the pollable fd, signals. */
+ * points, the pollable fd, signals, the runtime's logger. */
 #include "core/runtime/rt.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,34 @@
 tr_runtime_t *tr__the_runtime;
 
 char *tr__strdup(const char *s) { return s ? strdup(s) : NULL; }
+
+static tr__logger_t logger_of(tr_runtime_t *rt) {
+    tr__logger_t lg = {NULL, NULL, TR_LOG_ERROR};
+    if (rt) {
+        lg.name = rt->aid.name;
+        lg.uuid = rt->aid.uuid;
+        lg.level = rt->loglevel;
+    }
+    return lg;
+}
+
+void tr__runtime_logv(tr_runtime_t *rt, int level, const char *module, const char *fmt,
+                      va_list ap) {
+    tr__logger_t lg = logger_of(rt);
+    tr__logv(&lg, level, module, fmt, ap);
+}
+
+void tr__log(tr_runtime_t *rt, int level, const char *module, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    tr__runtime_logv(rt, level, module, fmt, ap);
+    va_end(ap);
+}
+
+void tr__runtime_log_str(tr_runtime_t *rt, int level, const char *module, const char *msg) {
+    tr__logger_t lg = logger_of(rt);
+    tr__log_str(&lg, level, module, msg);
+}
 
 char *tr__strndup(const char *s, size_t n) {
     char *r = malloc(n + 1);

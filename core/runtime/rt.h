@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/devx/log.h"
 #include "core/ipc/ipc.h"
 #include "core/msg/msg.h"
 #include "tractor/tractor.h"
@@ -150,7 +151,7 @@ struct tr_portal {
     tr__chan_t *chan;
     char name[128], uuid[64];
     tr__child_t *child; /* when it is our child */
-    int owns_chan;      /* connected by tr_portal_connect */
+    int owns_chan;      /* connected by tr__portal_connect */
 };
 
 #define TR__CTX_BUCKETS 1024
@@ -226,7 +227,7 @@ struct tr_runtime {
     int cancelled;
     const char *cancel_reason;
     tr__pending_ack_t *cancel_acks;
-    pthread_cond_t wait_cond; /* tr_runtime_wait, misc */
+    pthread_cond_t wait_cond; /* tr__runtime_wait, misc */
     int closing;
 
     /* waiters (for waking everything on cancellation) */
@@ -348,14 +349,117 @@ int tr__registrar_handle(tr_runtime_t *rt, tr__chan_t *chan,
                          const tr__msg_t *m); /* 1 when handled */
 void tr__registrar_free(tr_runtime_t *rt);
 
-/* ---- logging (core/devx) ------------------------------------------------ */
+/* ---- logging through the runtime's logger (rt.c over core/devx) ------- */
+/* rt may be NULL (before a runtime exists): records at TR_LOG_ERROR and up. */
 void tr__log(tr_runtime_t *rt, int level, const char *module, const char *fmt,
              ...) __attribute__((format(printf, 4, 5)));
-int tr__log_level_parse(const char *s);
+void tr__runtime_logv(tr_runtime_t *rt, int level, const char *module,
+                      const char *fmt, va_list ap);
+void tr__runtime_log_str(tr_runtime_t *rt, int level, const char *module,
+                         const char *msg);
 #define TR__LOG(rt, lvl, mod, ...)                                      \
     do {                                                                \
         if ((lvl) >= ((rt) ? (rt)->loglevel : TR_LOG_ERROR))            \
             tr__log((rt), (lvl), (mod), __VA_ARGS__);                   \
     } while (0)
+
+
+/* ---- entry points of the public layer --------------------------------
+ * capi/ defines each public tr_X over the tr__X here; the contract of each
+ * (blocking, ownership, errors) is tr_X's comment in tractor/tractor.h. */
+const char *tr__version(void);
+unsigned tr__version_hex(void);
+const char *tr__strerror(int err);
+const char *tr__err_name(int err);
+void tr__buf_release(tr_buf_t *buf);
+void tr__runtime_opts_init(tr_runtime_opts_t *opts);
+int tr__runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out);
+size_t tr__runtime_enabled_module_count(tr_runtime_t *rt);
+const char *tr__runtime_enabled_module(tr_runtime_t *rt, size_t i);
+int tr__runtime_boot_failed(tr_runtime_t *rt, const char *type, const char *message, const char *tb);
+int tr__runtime_serve(tr_runtime_t *rt);
+int tr__runtime_wait(tr_runtime_t *rt, int timeout_ms);
+int tr__runtime_cancel(tr_runtime_t *rt);
+int tr__runtime_cancelled(tr_runtime_t *rt);
+const char *tr__runtime_cancel_reason(tr_runtime_t *rt);
+int tr__runtime_close(tr_runtime_t *rt);
+const char *tr__runtime_name(tr_runtime_t *rt);
+const char *tr__runtime_uuid(tr_runtime_t *rt);
+int tr__runtime_addr(tr_runtime_t *rt, char *buf, size_t buflen);
+int tr__runtime_is_registrar(tr_runtime_t *rt);
+int tr__runtime_is_child(tr_runtime_t *rt);
+int tr__runtime_loglevel(tr_runtime_t *rt);
+int tr__runtime_fd(tr_runtime_t *rt);
+void tr__runtime_fd_clear(tr_runtime_t *rt);
+int tr__register_func(tr_runtime_t *rt, const char *ns, const char *name, tr_functype_t kind, tr_func_t func, void *userdata, const char *pld_spec);
+int tr__load_c_module(tr_runtime_t *rt, const char *name, char *errbuf, size_t errlen);
+int tr__runtime_next_task(tr_runtime_t *rt, tr_ctx_t **ctx, int timeout_ms);
+int tr__portal_connect(tr_runtime_t *rt, const char *addr, tr_portal_t **out, int timeout_ms);
+const char *tr__portal_name(tr_portal_t *p);
+const char *tr__portal_uuid(tr_portal_t *p);
+int tr__portal_pid(tr_portal_t *p);
+int tr__portal_connected(tr_portal_t *p);
+int tr__portal_run(tr_portal_t *p, const char *ns, const char *func, const void *kwargs, size_t kwargs_len, tr_buf_t *result, tr_error_t **err, int timeout_ms);
+int tr__portal_start_call(tr_portal_t *p, const char *ns, const char *func, const void *kwargs, size_t kwargs_len, tr_ctx_t **out);
+int tr__portal_wait_for_result(tr_portal_t *p, tr_buf_t *result, tr_error_t **err, int timeout_ms);
+int tr__portal_cancel_actor(tr_portal_t *p, int timeout_ms);
+void tr__portal_release(tr_portal_t *p);
+void tr__ctx_opts_init(tr_ctx_opts_t *opts);
+int tr__portal_open_context(tr_portal_t *p, const char *ns, const char *func, const void *kwargs, size_t kwargs_len, const tr_ctx_opts_t *opts, tr_ctx_t **ctx, tr_buf_t *first, tr_error_t **err, int timeout_ms);
+int tr__portal_start_context(tr_portal_t *p, const char *ns, const char *func, const void *kwargs, size_t kwargs_len, const tr_ctx_opts_t *opts, tr_ctx_t **ctx);
+int tr__ctx_wait_started(tr_ctx_t *ctx, tr_buf_t *first, tr_error_t **err, int timeout_ms);
+int tr__ctx_started(tr_ctx_t *ctx, const void *buf, size_t len);
+int tr__ctx_open_stream(tr_ctx_t *ctx, tr_stream_t **out);
+int tr__ctx_cancel(tr_ctx_t *ctx, const char *reason);
+int tr__ctx_wait_for_result(tr_ctx_t *ctx, tr_buf_t *result, tr_error_t **err, int timeout_ms);
+int tr__ctx_result(tr_ctx_t *ctx, tr_buf_t *result, tr_error_t **err, int timeout_ms);
+int tr__ctx_has_outcome(tr_ctx_t *ctx);
+int tr__ctx_cancel_called(tr_ctx_t *ctx);
+int tr__ctx_cancel_acked(tr_ctx_t *ctx);
+int tr__ctx_canceller(tr_ctx_t *ctx, const char **name, const char **uuid);
+const char *tr__ctx_cid(tr_ctx_t *ctx);
+const char *tr__ctx_ns(tr_ctx_t *ctx);
+const char *tr__ctx_func(tr_ctx_t *ctx);
+int tr__ctx_kind(tr_ctx_t *ctx);
+void *tr__ctx_userdata(tr_ctx_t *ctx);
+int tr__ctx_kwargs(tr_ctx_t *ctx, const void **buf, size_t *len);
+const char *tr__ctx_peer_name(tr_ctx_t *ctx);
+const char *tr__ctx_peer_uuid(tr_ctx_t *ctx);
+tr_runtime_t *tr__ctx_runtime(tr_ctx_t *ctx);
+int tr__ctx_set_result(tr_ctx_t *ctx, const void *buf, size_t len);
+int tr__ctx_set_error(tr_ctx_t *ctx, const char *type, const char *message, const char *tb);
+int tr__ctx_set_remote_error(tr_ctx_t *ctx, const tr_error_t *e);
+int tr__ctx_finish(tr_ctx_t *ctx, int rc);
+int tr__ctx_set_overruns(tr_ctx_t *ctx, int allow, int msg_buffer_size);
+int tr__ctx_limit_plds(tr_ctx_t *ctx, const char *pld_spec);
+int tr__ctx_close(tr_ctx_t *ctx, int block_error);
+tr_ctx_t *tr__ctx_retain(tr_ctx_t *ctx);
+void tr__ctx_release(tr_ctx_t *ctx);
+int tr__stream_send(tr_stream_t *s, const void *buf, size_t len, tr_error_t **err);
+int tr__stream_recv(tr_stream_t *s, tr_buf_t *out, tr_error_t **err, int timeout_ms);
+int tr__stream_close(tr_stream_t *s);
+int tr__stream_subscribe(tr_stream_t *s, tr_stream_t **out);
+tr_ctx_t *tr__stream_ctx(tr_stream_t *s);
+void tr__stream_release(tr_stream_t *s);
+const char *tr__error_type(const tr_error_t *e);
+const char *tr__error_src_type(const tr_error_t *e);
+const char *tr__error_message(const tr_error_t *e);
+const char *tr__error_traceback(const tr_error_t *e);
+int tr__error_code(const tr_error_t *e);
+const char *tr__error_src_name(const tr_error_t *e);
+const char *tr__error_src_uuid(const tr_error_t *e);
+size_t tr__error_relay_len(const tr_error_t *e);
+const char *tr__error_relay_name(const tr_error_t *e, size_t i);
+const char *tr__error_relay_uuid(const tr_error_t *e, size_t i);
+const char *tr__error_canceller_name(const tr_error_t *e);
+const char *tr__error_canceller_uuid(const tr_error_t *e);
+const char *tr__error_sender_name(const tr_error_t *e);
+const char *tr__error_sender_uuid(const tr_error_t *e);
+const char *tr__error_cid(const tr_error_t *e);
+size_t tr__error_group_len(const tr_error_t *e);
+const tr_error_t *tr__error_group_at(const tr_error_t *e, size_t i);
+const char *tr__error_str(const tr_error_t *e);
+tr_error_t *tr__error_copy(const tr_error_t *e);
+void tr__error_free(tr_error_t *e);
 
 #endif

@@ -38,7 +38,7 @@ static void run_task(tr_runtime_t *rt, tr_ctx_t *c) {
     pthread_mutex_unlock(&rt->mu);
     rc = pre_cancelled ? TR_ECANCELLED : c->fn(c, c->ud);
     tr__current_task = NULL;
-    tr_ctx_finish(c, rc);
+    tr__ctx_finish(c, rc);
 }
 
 static void *worker_main(void *arg) {
@@ -49,7 +49,7 @@ static void *worker_main(void *arg) {
         if (c) {
             pthread_mutex_unlock(&rt->mu);
             run_task(rt, c);
-            tr_ctx_release(c);
+            tr__ctx_release(c);
             pthread_mutex_lock(&rt->mu);
             continue;
         }
@@ -67,11 +67,11 @@ static void *worker_main(void *arg) {
 
 /* rt->mu held; takes a reference on c for the task. */
 void tr__task_submit(tr_runtime_t *rt, tr_ctx_t *c) {
-    tr_ctx_retain(c);
+    tr__ctx_retain(c);
     rt->running_tasks++;
     if (taskq_push(rt, c) != 0) {
         rt->running_tasks--;
-        tr_ctx_release(c);
+        tr__ctx_release(c);
         return;
     }
     if (rt->task_mode == TR_TASKS_HOST) {
@@ -96,7 +96,7 @@ void tr__task_submit(tr_runtime_t *rt, tr_ctx_t *c) {
     pthread_attr_destroy(&at);
 }
 
-int tr_ctx_finish(tr_ctx_t *c, int rc) {
+int tr__ctx_finish(tr_ctx_t *c, int rc) {
     if (!c || c->side != TR__SIDE_CALLEE) return TR_EINVAL;
     tr_runtime_t *rt = c->rt;
     pthread_mutex_lock(&rt->mu);
@@ -120,7 +120,7 @@ int tr_ctx_finish(tr_ctx_t *c, int rc) {
     return 0;
 }
 
-int tr_runtime_next_task(tr_runtime_t *rt, tr_ctx_t **out, int timeout_ms) {
+int tr__runtime_next_task(tr_runtime_t *rt, tr_ctx_t **out, int timeout_ms) {
     if (!rt || !out) return TR_EINVAL;
     if (rt->task_mode != TR_TASKS_HOST) return TR_ESTATE;
     uint64_t dl = tr__deadline(timeout_ms);

@@ -10,13 +10,13 @@
 #define CANCEL_ACK_NS 500000000ull  /* Portal.cancel_timeout */
 #define TERM_GRACE_NS 1600000000ull /* hard_kill terminate_after */
 
-void tr_spawn_opts_init(tr_spawn_opts_t *o) {
+void tr__spawn_opts_init(tr_spawn_opts_t *o) {
     memset(o, 0, sizeof *o);
     o->size = sizeof *o;
     o->lang = "c";
 }
 
-int tr_nursery_open(tr_runtime_t *rt, tr_nursery_t **out) {
+int tr__nursery_open(tr_runtime_t *rt, tr_nursery_t **out) {
     if (!rt || !out) return TR_EINVAL;
     tr_nursery_t *n = calloc(1, sizeof *n);
     if (!n) return TR_ENOMEM;
@@ -64,7 +64,7 @@ static int spawn_child(tr_nursery_t *n, const char *name, const tr_spawn_opts_t 
                        int timeout_ms) {
     tr_runtime_t *rt = n->rt;
     tr_spawn_opts_t o;
-    tr_spawn_opts_init(&o);
+    tr__spawn_opts_init(&o);
     if (opts) memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
     if (!valid_name(name)) return TR_EINVAL;
     const char *lang = o.lang ? o.lang : "c";
@@ -118,8 +118,8 @@ static int spawn_child(tr_nursery_t *n, const char *name, const tr_spawn_opts_t 
         rc = tr__wait(rt, &n->cond, NULL, dl, 1);
         if (rc) break;
     }
-    if (!rc && !ch->connected) rc = ch->boot_error ? tr_error_code(ch->boot_error) : TR_ESPAWN;
-    if (rc && ch->boot_error && err) *err = tr_error_copy(ch->boot_error);
+    if (!rc && !ch->connected) rc = ch->boot_error ? tr__error_code(ch->boot_error) : TR_ESPAWN;
+    if (rc && ch->boot_error && err) *err = tr__error_copy(ch->boot_error);
     if (rc == TR_EAGAIN) rc = TR_ETIMEDOUT;
     if (!rc) ch->portal = tr__portal_new(rt, ch->chan, ch);
     pthread_mutex_unlock(&rt->mu);
@@ -128,14 +128,14 @@ static int spawn_child(tr_nursery_t *n, const char *name, const tr_spawn_opts_t 
         pthread_mutex_lock(&rt->mu);
         tr__child_kill(ch, SIGKILL);
         pthread_mutex_unlock(&rt->mu);
-        TR__LOG(rt, TR_LOG_ERROR, "spawn", "starting child '%s' failed: %s", name, tr_err_name(rc));
+        TR__LOG(rt, TR_LOG_ERROR, "spawn", "starting child '%s' failed: %s", name, tr__err_name(rc));
         return rc;
     }
     *out = ch;
     return 0;
 }
 
-int tr_nursery_start_actor(tr_nursery_t *n, const char *name, const tr_spawn_opts_t *opts,
+int tr__nursery_start_actor(tr_nursery_t *n, const char *name, const tr_spawn_opts_t *opts,
                            tr_portal_t **portal, tr_error_t **err, int timeout_ms) {
     if (err) *err = NULL;
     if (!n || !portal) return TR_EINVAL;
@@ -147,7 +147,7 @@ int tr_nursery_start_actor(tr_nursery_t *n, const char *name, const tr_spawn_opt
     return 0;
 }
 
-int tr_nursery_run_in_actor(tr_nursery_t *n, const char *name, const char *ns,
+int tr__nursery_run_in_actor(tr_nursery_t *n, const char *name, const char *ns,
                             const char *func, const void *kwargs, size_t kwargs_len,
                             const tr_spawn_opts_t *opts, tr_portal_t **portal,
                             tr_error_t **err, int timeout_ms) {
@@ -157,7 +157,7 @@ int tr_nursery_run_in_actor(tr_nursery_t *n, const char *name, const char *ns,
     int rc = spawn_child(n, name, opts, ns, &ch, err, timeout_ms);
     if (rc) return rc;
     tr_ctx_t *c;
-    rc = tr_portal_start_call(ch->portal, ns, func, kwargs, kwargs_len, &c);
+    rc = tr__portal_start_call(ch->portal, ns, func, kwargs, kwargs_len, &c);
     if (rc) return rc;
     pthread_mutex_lock(&n->rt->mu);
     ch->is_ria = 1;
@@ -170,7 +170,7 @@ int tr_nursery_run_in_actor(tr_nursery_t *n, const char *name, const char *ns,
     return 0;
 }
 
-size_t tr_nursery_child_count(tr_nursery_t *n) {
+size_t tr__nursery_child_count(tr_nursery_t *n) {
     if (!n) return 0;
     size_t k = 0;
     pthread_mutex_lock(&n->rt->mu);
@@ -237,7 +237,7 @@ static void cancel_children(tr_nursery_t *n, int only_ria) {
                     ch->cancel_ctx = c;
                     pthread_mutex_unlock(&rt->mu);
                 } else {
-                    tr_ctx_release(c);
+                    tr__ctx_release(c);
                 }
             }
         }
@@ -286,7 +286,7 @@ static void cancel_children(tr_nursery_t *n, int only_ria) {
     pthread_mutex_unlock(&rt->mu);
 }
 
-int tr_nursery_cancel(tr_nursery_t *n) {
+int tr__nursery_cancel(tr_nursery_t *n) {
     if (!n) return TR_EINVAL;
     cancel_children(n, 0);
     return 0;
@@ -299,17 +299,17 @@ static void child_free(tr_runtime_t *rt, tr__child_t *ch) {
             break;
         }
     if (ch->chan) tr__chan_release(ch->chan);
-    tr_error_free(ch->boot_error);
-    if (ch->ria_ctx) tr_ctx_release(ch->ria_ctx);
-    if (ch->cancel_ctx) tr_ctx_release(ch->cancel_ctx);
+    tr__error_free(ch->boot_error);
+    if (ch->ria_ctx) tr__ctx_release(ch->ria_ctx);
+    if (ch->cancel_ctx) tr__ctx_release(ch->cancel_ctx);
     if (ch->portal) {
         ch->portal->child = NULL;
-        tr_portal_release(ch->portal);
+        tr__portal_release(ch->portal);
     }
     free(ch);
 }
 
-int tr_nursery_close(tr_nursery_t *n, int block_error, tr_error_t **err) {
+int tr__nursery_close(tr_nursery_t *n, int block_error, tr_error_t **err) {
     if (err) *err = NULL;
     if (!n) return TR_EINVAL;
     tr_runtime_t *rt = n->rt;
@@ -334,14 +334,14 @@ int tr_nursery_close(tr_nursery_t *n, int block_error, tr_error_t **err) {
     for (tr__child_t *ch = n->children; ch; ch = ch->next_in_n) {
         tr_error_t *e = NULL;
         if (ch->boot_error)
-            e = tr_error_copy(ch->boot_error);
+            e = tr__error_copy(ch->boot_error);
         else if (ch->ria_ctx && ch->ria_ctx->outcome == TR__OUT_ERROR)
-            e = tr_error_copy(ch->ria_ctx->error);
+            e = tr__error_copy(ch->ria_ctx->error);
         if (e && ne < 256) {
             errs[ne++] = e;
             cancel_all = 1;
         } else {
-            tr_error_free(e);
+            tr__error_free(e);
         }
     }
     pthread_mutex_unlock(&rt->mu);
@@ -360,7 +360,7 @@ int tr_nursery_close(tr_nursery_t *n, int block_error, tr_error_t **err) {
              * then raise such errors too */
             wait_children(n, chan_open, tr__now_ns() + 200000000ull);
             for (tr__child_t *ch = n->children; ch; ch = ch->next_in_n)
-                if (ch->boot_error && ne < 256) errs[ne++] = tr_error_copy(ch->boot_error);
+                if (ch->boot_error && ne < 256) errs[ne++] = tr__error_copy(ch->boot_error);
         }
         pthread_mutex_unlock(&rt->mu);
         if (c) cancel_children(n, 0);
@@ -398,12 +398,12 @@ int tr_nursery_close(tr_nursery_t *n, int block_error, tr_error_t **err) {
                            ? TR_ECANCELLED
                            : 0;
     tr_error_t *g = tr__error_group(errs, ne);
-    int code = ne == 1 ? tr_error_code(g) : TR_EGROUP;
+    int code = ne == 1 ? tr__error_code(g) : TR_EGROUP;
     if (code == TR_ECTXCANCELLED || code == TR_EOVERRUN || code == TR_EMSGTYPE) code = TR_EREMOTE;
     if (err)
         *err = g;
     else
-        tr_error_free(g);
+        tr__error_free(g);
     return code;
 }
 
@@ -413,6 +413,6 @@ void tr__nurseries_close_all(tr_runtime_t *rt) {
         tr_nursery_t *n = rt->nurseries;
         pthread_mutex_unlock(&rt->mu);
         if (!n) break;
-        tr_nursery_close(n, 1, NULL);
+        tr__nursery_close(n, 1, NULL);
     }
 }

@@ -364,17 +364,17 @@ void tr__spawn_on_chan_error(tr_runtime_t *rt, tr__chan_t *c, tr_error_t *e) {
     if (!e) return;
     for (tr__child_t *ch = rt->children; ch; ch = ch->next)
         if (ch->chan == c && !ch->boot_error) {
-            ch->boot_error = tr_error_copy(e);
+            ch->boot_error = tr__error_copy(e);
             if (ch->nursery) pthread_cond_broadcast(&ch->nursery->cond);
         }
     for (int i = 0; i < TR__CTX_BUCKETS; i++)
         for (tr_ctx_t *x = rt->callers[i]; x; x = x->next)
             if (x->chan == c && x->outcome == TR__OUT_NONE) {
                 x->outcome = TR__OUT_ERROR;
-                x->error = tr_error_copy(e);
+                x->error = tr__error_copy(e);
                 pthread_cond_broadcast(&x->cond);
             }
-    tr_error_free(e);
+    tr__error_free(e);
     tr__wake_all(rt);
 }
 

@@ -38,4 +38,16 @@ void tr__child_kill(tr__child_t *ch, int sig);
 void tr__child_unlink_sock(tr__child_t *ch);
 tr_portal_t *tr__portal_new(tr_runtime_t *rt, tr__chan_t *chan, tr__child_t *child);
 
+
+/* ---- entry points of the public layer --------------------------------
+ * capi/ defines each public tr_X over the tr__X here; the contract of each
+ * (blocking, ownership, errors) is tr_X's comment in tractor/tractor.h. */
+void tr__spawn_opts_init(tr_spawn_opts_t *opts);
+int tr__nursery_open(tr_runtime_t *rt, tr_nursery_t **out);
+int tr__nursery_start_actor(tr_nursery_t *n, const char *name, const tr_spawn_opts_t *opts, tr_portal_t **portal, tr_error_t **err, int timeout_ms);
+int tr__nursery_run_in_actor(tr_nursery_t *n, const char *name, const char *ns, const char *func, const void *kwargs, size_t kwargs_len, const tr_spawn_opts_t *opts, tr_portal_t **portal, tr_error_t **err, int timeout_ms);
+int tr__nursery_cancel(tr_nursery_t *n);
+int tr__nursery_close(tr_nursery_t *n, int block_error, tr_error_t **err);
+size_t tr__nursery_child_count(tr_nursery_t *n);
+
 #endif
