@@ -1,14 +1,31 @@
 /* The public layer: the runtime handle: opening, serving, waiting, cancelling and closing the actor of this process, and the functions it serves.
  * Each function is the ABI's entry point over one internal tr__ call of
  * core/ (see include/tractor/tractor.h for the contracts). */
+#include "core/discovery/discovery.h"
 #include "core/runtime/rt.h"
+#include "core/spawn/spawn.h"
+
+/* The tree the public layer composes: the runtime, and spawn and discovery
+ * above it, which the runtime reaches only through this table. */
+static const tr__rt_ops_t tree_ops = {
+    .on_handshake = tr__spawn_on_handshake,
+    .on_chan_error = tr__spawn_on_chan_error,
+    .on_chan_close = tr__spawn_on_chan_close,
+    .children_kill_all = tr__children_kill_all,
+    .nurseries_close_all = tr__nurseries_close_all,
+    .discovery_boot = tr__discovery_boot,
+    .register_self = tr__discovery_register_self,
+    .unregister_self = tr__discovery_unregister_self,
+    .registrar_handle = tr__registrar_handle,
+    .registrar_free = tr__registrar_free,
+};
 
 void tr_runtime_opts_init(tr_runtime_opts_t *opts) {
     tr__runtime_opts_init(opts);
 }
 
 int tr_runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out) {
-    return tr__runtime_open(opts, out);
+    return tr__runtime_open(opts, &tree_ops, out);
 }
 
 size_t tr_runtime_enabled_module_count(tr_runtime_t *rt) {

@@ -21,6 +21,16 @@ enum {
 int tr__portal_connect_addr(tr_runtime_t *rt, const tr__addr_t *a,
                             tr_portal_t **out, int timeout_ms);
 
+/* ---- the runtime's hooks into this layer (tr__rt_ops_t, installed by
+ * capi/): election.c and registrar.c ------------------------------------ */
+int tr__discovery_boot(tr_runtime_t *rt, const char *registry_addrs, char *err,
+                       size_t errlen);
+int tr__discovery_register_self(tr_runtime_t *rt);
+void tr__discovery_unregister_self(tr_runtime_t *rt);
+int tr__registrar_handle(tr_runtime_t *rt, tr__chan_t *chan,
+                         const tr__msg_t *m); /* 1 when handled */
+void tr__registrar_free(tr_runtime_t *rt);
+
 /* ---- registry (registrar.c); every function takes rt->mu ------------- */
 
 /* Add our own listening addresses (the registrar registers itself without

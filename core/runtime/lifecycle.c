@@ -13,7 +13,6 @@ int tr__io_start(tr_runtime_t *rt);
 void tr__io_stop(tr_runtime_t *rt);
 int tr__efd_open(tr_runtime_t *rt);
 void tr__efd_clear(tr_runtime_t *rt);
-void tr__nurseries_close_all(tr_runtime_t *rt);
 
 static atomic_int the_runtime_open;
 
@@ -173,11 +172,10 @@ int tr__runtime_listen(tr_runtime_t *rt, const tr__addr_t *a, char *err, size_t 
 
 /* ---- open ------------------------------------------------------------- */
 
-extern int tr__discovery_boot(tr_runtime_t *rt, const char *registry_addrs, char *err,
-                              size_t errlen);
 
-int tr__runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out) {
-    if (!out) return TR_EINVAL;
+int tr__runtime_open(const tr_runtime_opts_t *opts, const tr__rt_ops_t *ops,
+                     tr_runtime_t **out) {
+    if (!out || !ops) return TR_EINVAL;
     *out = NULL;
     tr_runtime_opts_t o;
     tr__runtime_opts_init(&o);
@@ -196,6 +194,7 @@ int tr__runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out) {
         atomic_store(&the_runtime_open, 0);
         return TR_ENOMEM;
     }
+    rt->ops = ops;
     pthread_mutex_init(&rt->mu, NULL);
     pthread_mutex_init(&rt->dirty_mu, NULL);
     pthread_condattr_init(&rt->cattr);
@@ -282,7 +281,7 @@ int tr__runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out) {
             goto fail;
         }
         if (rt->enable_registrar) {
-            rc = tr__discovery_boot(rt, o.registry_addrs, err, sizeof err);
+            rc = rt->ops->discovery_boot(rt, o.registry_addrs, err, sizeof err);
             if (rc) {
                 tr__log(rt, TR_LOG_ERROR, "runtime", "%s", err);
                 goto fail;
@@ -295,8 +294,7 @@ int tr__runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out) {
             }
         }
         rt->serving = 1;
-        extern int tr__discovery_register_self(tr_runtime_t * rt);
-        tr__discovery_register_self(rt);
+        rt->ops->register_self(rt);
     }
     *out = rt;
     return 0;
@@ -327,8 +325,7 @@ int tr__runtime_serve(tr_runtime_t *rt) {
         return rc;
     }
     rt->serving = 1;
-    extern int tr__discovery_register_self(tr_runtime_t * rt);
-    tr__discovery_register_self(rt);
+    rt->ops->register_self(rt);
     tr__post(rt, cmd_resume_parent, NULL);
     return 0;
 }
@@ -399,9 +396,8 @@ int tr__runtime_close(tr_runtime_t *rt) {
     if (!rt->cancelled) tr__runtime_cancel_locked(rt, "local", rt->aid.name, rt->aid.uuid);
     pthread_mutex_unlock(&rt->mu);
     if (rt->io_running) {
-        tr__nurseries_close_all(rt);
-        extern void tr__discovery_unregister_self(tr_runtime_t * rt);
-        tr__discovery_unregister_self(rt);
+        rt->ops->nurseries_close_all(rt);
+        rt->ops->unregister_self(rt);
         /* let tasks finish (bounded: a task stuck in user code must not
          * keep the process alive) */
         uint64_t dl = tr__now_ns() + 1000000000ull;
@@ -445,7 +441,7 @@ int tr__runtime_close(tr_runtime_t *rt) {
     free(rt->enabled_modules);
     free(rt->root_mailbox_raw);
     free(rt->root_addrs_raw);
-    tr__registrar_free(rt);
+    rt->ops->registrar_free(rt);
     free(rt->taskq);
     free(rt->module_path);
     if (rt->efd >= 0) close(rt->efd);

@@ -95,7 +95,7 @@ static void handle_self(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m) 
         tr__send_simple(chan, cid, TR__MSG_CANCELACK, (tr__str_t){0}, 1);
         return;
     }
-    if (tr__registrar_handle(rt, chan, m)) return;
+    if (rt->ops->registrar_handle(rt, chan, m)) return;
     char msg[200];
     snprintf(msg, sizeof msg, "'%s' has no runtime method `self.%.*s`", rt->aid.name,
              (int)s->func.n, s->func.p);
@@ -187,7 +187,7 @@ static int on_handshake(tr__chan_t *c) {
     /* wake tr__portal_connect_addr, which waits for the handshake */
     pthread_cond_broadcast(&rt->wait_cond);
     pthread_mutex_unlock(&rt->mu);
-    return tr__spawn_on_handshake(rt, c);
+    return rt->ops->on_handshake(rt, c);
 }
 
 static void on_child_spawnspec(tr_runtime_t *rt, tr__chan_t *c, const tr__msg_t *m);
@@ -217,8 +217,7 @@ static void on_msg(tr__chan_t *c, const tr__msg_t *m, tr__chunk_t *chunk, tr__st
             TR__LOG(rt, TR_LOG_ERROR, "ipc", "channel error from '%s': %s", c->peer.name,
                     e ? tr__error_str(e) : "?");
             pthread_mutex_lock(&rt->mu);
-            extern void tr__spawn_on_chan_error(tr_runtime_t *, tr__chan_t *, tr_error_t *);
-            tr__spawn_on_chan_error(rt, c, e);
+            rt->ops->on_chan_error(rt, c, e);
             pthread_mutex_unlock(&rt->mu);
             return;
         }
@@ -259,7 +258,7 @@ static void on_close(tr__chan_t *c, const char *reason) {
         extern void tr__arm_exit_timer(tr_runtime_t *);
         if (!rt->closing) tr__arm_exit_timer(rt);
     }
-    tr__spawn_on_chan_close(rt, c);
+    rt->ops->on_chan_close(rt, c);
     pthread_cond_broadcast(&rt->wait_cond);
     pthread_mutex_unlock(&rt->mu);
 }

@@ -182,7 +182,7 @@ static void on_exit_timer(uv_timer_t *t) {
     }
     fprintf(stderr, "tractor: actor '%s' did not finish its tasks after being cancelled (%s); exiting\n",
             rt->aid.name, rt->cancel_reason ? rt->cancel_reason : "?");
-    tr__children_kill_all(rt, SIGKILL);
+    rt->ops->children_kill_all(rt, SIGKILL);
     _exit(1);
 }
 

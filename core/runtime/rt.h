@@ -157,6 +157,7 @@ struct tr_portal {
 #define TR__CTX_BUCKETS 1024
 
 struct tr_runtime {
+    const struct tr__rt_ops *ops; /* the layers above (spawn, discovery) */
     pthread_mutex_t mu;
     pthread_condattr_t cattr;
     uv_loop_t loop;
@@ -339,15 +340,28 @@ void tr__runtime_cancel_locked(tr_runtime_t *rt, const char *reason,
                                const char *cname, const char *cuuid);
 void tr__peer_add(tr_runtime_t *rt, tr__chan_t *c);
 
-/* ---- spawn (core/spawn) ------------------------------------------------ */
-int tr__spawn_on_handshake(tr_runtime_t *rt, tr__chan_t *c); /* I/O thread */
-void tr__spawn_on_chan_close(tr_runtime_t *rt, tr__chan_t *c);
-void tr__children_kill_all(tr_runtime_t *rt, int sig);
-
-/* ---- discovery ---------------------------------------------------------- */
-int tr__registrar_handle(tr_runtime_t *rt, tr__chan_t *chan,
-                         const tr__msg_t *m); /* 1 when handled */
-void tr__registrar_free(tr_runtime_t *rt);
+/* ---- the layers above the runtime --------------------------------------
+ * core/spawn and core/discovery build on the runtime (its state, waits and
+ * request path); the runtime reaches them only through this table, which
+ * the public layer passes to tr__runtime_open (capi/runtime.c). Every
+ * member is required. */
+typedef struct tr__rt_ops {
+    /* spawn: a handshake/error/close on a channel that may be a child's
+     * (I/O thread); signal every child; close every open nursery */
+    int (*on_handshake)(tr_runtime_t *rt, tr__chan_t *c);
+    void (*on_chan_error)(tr_runtime_t *rt, tr__chan_t *c, tr_error_t *e);
+    void (*on_chan_close)(tr_runtime_t *rt, tr__chan_t *c);
+    void (*children_kill_all)(tr_runtime_t *rt, int sig);
+    void (*nurseries_close_all)(tr_runtime_t *rt);
+    /* discovery: join or become the registrar, (un)register ourselves, serve
+     * registrar RPCs (1 when handled), free the registry */
+    int (*discovery_boot)(tr_runtime_t *rt, const char *registry_addrs, char *err,
+                          size_t errlen);
+    int (*register_self)(tr_runtime_t *rt);
+    void (*unregister_self)(tr_runtime_t *rt);
+    int (*registrar_handle)(tr_runtime_t *rt, tr__chan_t *chan, const tr__msg_t *m);
+    void (*registrar_free)(tr_runtime_t *rt);
+} tr__rt_ops_t;
 
 /* ---- logging through the runtime's logger (rt.c over core/devx) ------- */
 /* rt may be NULL (before a runtime exists): records at TR_LOG_ERROR and up. */
@@ -373,7 +387,8 @@ const char *tr__strerror(int err);
 const char *tr__err_name(int err);
 void tr__buf_release(tr_buf_t *buf);
 void tr__runtime_opts_init(tr_runtime_opts_t *opts);
-int tr__runtime_open(const tr_runtime_opts_t *opts, tr_runtime_t **out);
+int tr__runtime_open(const tr_runtime_opts_t *opts, const struct tr__rt_ops *ops,
+                     tr_runtime_t **out);
 size_t tr__runtime_enabled_module_count(tr_runtime_t *rt);
 const char *tr__runtime_enabled_module(tr_runtime_t *rt, size_t i);
 int tr__runtime_boot_failed(tr_runtime_t *rt, const char *type, const char *message, const char *tb);

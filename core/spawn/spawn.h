@@ -38,6 +38,13 @@ void tr__child_kill(tr__child_t *ch, int sig);
 void tr__child_unlink_sock(tr__child_t *ch);
 tr_portal_t *tr__portal_new(tr_runtime_t *rt, tr__chan_t *chan, tr__child_t *child);
 
+/* the runtime's hooks into this layer (tr__rt_ops_t, installed by capi/) */
+int tr__spawn_on_handshake(tr_runtime_t *rt, tr__chan_t *c); /* I/O thread */
+void tr__spawn_on_chan_error(tr_runtime_t *rt, tr__chan_t *c, tr_error_t *e);
+void tr__spawn_on_chan_close(tr_runtime_t *rt, tr__chan_t *c);
+void tr__children_kill_all(tr_runtime_t *rt, int sig);
+void tr__nurseries_close_all(tr_runtime_t *rt);
+
 
 /* ---- entry points of the public layer --------------------------------
  * capi/ defines each public tr_X over the tr__X here; the contract of each
