@@ -25,8 +25,9 @@ namespace {
 #define TR_MATRIX_LUA_PATH ""
 #endif
 
-// the environment the children need (compiled in by CMake; what is already
-// set wins), applied before any test runs
+// the environment the children need (compiled in by CMake), applied before
+// any test runs. It replaces what the caller had: an inherited PYTHONPATH or
+// TRACTOR_* must not change an outcome (#18).
 struct MatrixEnv {
     MatrixEnv() {
         const char *vars[][2] = {{"TRACTOR_MODULE_PATH", TR_MATRIX_MODULE_PATH},
@@ -37,7 +38,7 @@ struct MatrixEnv {
                                  {"TRACTOR_LUA", TR_MATRIX_LUA},
                                  {"TRACTOR_LUA_PATH", TR_MATRIX_LUA_PATH}};
         for (auto &v : vars)
-            if (*v[1]) setenv(v[0], v[1], 0);
+            if (*v[1]) setenv(v[0], v[1], 1);
     }
 } matrix_env;
 
